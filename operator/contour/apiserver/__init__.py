@@ -1,0 +1,1 @@
+"""The embedded Kubernetes-compatible API server used when no cluster is available."""

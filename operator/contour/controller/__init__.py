@@ -1,0 +1,1 @@
+"""Wiring: informer events into the cache, debounced rebuilds into snapshots and status."""

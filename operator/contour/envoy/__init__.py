@@ -1,0 +1,1 @@
+"""Pure translation of the DAG into Envoy xDS protobuf messages and bootstrap configuration."""

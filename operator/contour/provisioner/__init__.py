@@ -1,0 +1,1 @@
+"""The operator: renders and reconciles Contour/Envoy workloads from Contour CRs and Gateways."""

@@ -1,0 +1,1 @@
+"""The xDS snapshot cache and the gRPC server that streams it to Envoy."""
