@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from codegen import apidocs, bundle, models
-from codegen.crdfiles import REPO_ROOT, CRDError, display_path, load_all
+from codegen.crdfiles import CRD_DIR, REPO_ROOT, CRDError, display_path, load_all
 from codegen.structural import check_crd
 
 DOCS_PATH = REPO_ROOT / "docs" / "api-reference.md"
 
 
-class SchemaProblems(Exception):
+class SchemaProblemsError(Exception):
     """Every structural problem found in crds/, reported together."""
 
     def __init__(self, problems: list[CRDError]) -> None:
@@ -21,12 +21,12 @@ class SchemaProblems(Exception):
         super().__init__(f"{len(problems)} problem(s) in crds/")
 
 
-def expected_files() -> dict[Path, str]:
-    """Every generated file and its content; raises CRDError on the first invalid schema file."""
-    crds = load_all()
+def expected_files(crd_dir: Path = CRD_DIR) -> dict[Path, str]:
+    """Every generated file and its content; raises SchemaProblemsError listing every schema problem."""
+    crds = load_all(crd_dir)
     problems = [problem for crd in crds for problem in check_crd(crd)]
     if problems:
-        raise SchemaProblems(problems)
+        raise SchemaProblemsError(problems)
     files = models.render(crds)
     files[DOCS_PATH] = apidocs.render(crds)
     files.update(bundle.render(crds))
@@ -43,10 +43,13 @@ def owned_files() -> set[Path]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail when a generated file is stale")
+    parser.add_argument(
+        "--crds", type=Path, default=CRD_DIR, help="the folder of CRD schemas (default: crds/)"
+    )
     args = parser.parse_args(argv)
     try:
-        files = expected_files()
-    except SchemaProblems as exc:
+        files = expected_files(args.crds)
+    except SchemaProblemsError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
@@ -59,7 +62,9 @@ def main(argv: list[str]) -> int:
         for path in changed + stale:
             print(f"stale: {display_path(path)}", file=sys.stderr)
         if changed or stale:
-            print("generated files are out of date: run `make codegen` and commit the result", file=sys.stderr)
+            print(
+                "generated files are out of date: run `make codegen` and commit the result", file=sys.stderr
+            )
             return 1
         print(f"codegen check: {len(files)} generated files are current")
         return 0

@@ -75,9 +75,8 @@ def constraints(raw: dict[str, Any]) -> list[str]:
     ):
         if key in raw:
             exclusive = raw.get("exclusiveMinimum" if key == "minimum" else "exclusiveMaximum")
-            if key in ("minimum", "maximum") and exclusive is True:
-                label = label.rstrip("=")
-            out.append(f"{label} {raw[key]}")
+            strict = key in ("minimum", "maximum") and exclusive is True
+            out.append(f"{label.rstrip('=') if strict else label} {raw[key]}")
     list_type = raw.get("x-kubernetes-list-type")
     if list_type == "map":
         keys = ", ".join(code(k) for k in raw.get("x-kubernetes-list-map-keys") or [])
@@ -167,9 +166,7 @@ def render(crds: list[CRDFile]) -> str:
         "",
     ]
     for gv in gvs:
-        kinds = ", ".join(
-            f"[{crd.kind}](#{anchor(gv.group, gv.version, crd.kind)})" for crd in gv.crds
-        )
+        kinds = ", ".join(f"[{crd.kind}](#{anchor(gv.group, gv.version, crd.kind)})" for crd in gv.crds)
         lines.append(f"- `{gv.group}/{gv.version}`: {kinds}")
     lines.append("")
     for gv in gvs:

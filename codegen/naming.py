@@ -66,7 +66,7 @@ def words(name: str) -> list[str]:
 
 
 def pascal(name: str) -> str:
-    """`jwtProviders` -> `JWTProviders`, `virtualhost` -> `VirtualHost`, `ipAllowPolicy` -> `IPAllowPolicy`."""
+    """`jwtProviders` -> `JWTProviders`, `virtualhost` -> `VirtualHost`, `caSecret` -> `CASecret`."""
     parts: list[str] = []
     for word in words(name):
         lower = word.lower()
@@ -82,11 +82,16 @@ def pascal(name: str) -> str:
 def singular(name: str) -> str:
     """The singular of an English plural property name, for the class of its list items."""
     lower = name.lower()
-    if lower.endswith(("status", "tls", "alias", "address", "class")) and not lower.endswith(
-        "addresses"
-    ):
+    if lower.endswith(("status", "tls", "alias", "address", "class")) and not lower.endswith("addresses"):
         return name
-    for suffix, replacement in (("uses", "us"), ("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x")):
+    for suffix, replacement in (
+        ("uses", "us"),
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("xes", "x"),
+    ):
         if lower.endswith(suffix):
             return name[: -len(suffix)] + replacement
     if lower.endswith("s") and not lower.endswith("ss"):
@@ -96,7 +101,9 @@ def singular(name: str) -> str:
 
 # Shapes every Kubernetes API repeats get one well-known name wherever they appear; a property
 # whose own name would collide with one of these is named after its parent instead.
-CONDITION_FIELDS = frozenset({"type", "status", "observedGeneration", "lastTransitionTime", "reason", "message"})
+CONDITION_FIELDS = frozenset(
+    {"type", "status", "observedGeneration", "lastTransitionTime", "reason", "message"}
+)
 KNOWN_SHAPES: tuple[tuple[frozenset[str], str], ...] = (
     (CONDITION_FIELDS, "Condition"),
     (CONDITION_FIELDS | {"errors", "warnings"}, "DetailedCondition"),

@@ -135,7 +135,9 @@ class Checker:
             return self.problems
         storage = [i for i, v in enumerate(versions) if isinstance(v, dict) and v.get("storage") is True]
         if len(storage) != 1:
-            self.fail("/spec/versions", f"exactly one version must be the storage version, found {len(storage)}")
+            self.fail(
+                "/spec/versions", f"exactly one version must be the storage version, found {len(storage)}"
+            )
         seen: set[str] = set()
         for i, version in enumerate(versions):
             self.check_version(f"/spec/versions/{i}", version, seen)
@@ -212,7 +214,9 @@ class Checker:
             elif key not in ALLOWED_KEYWORDS:
                 self.fail(f"{pointer}/{escape(key)}", f"unknown schema keyword {key!r}")
         if node.get("uniqueItems") is True:
-            self.fail(f"{pointer}/uniqueItems", "uniqueItems: true is not allowed; use x-kubernetes-list-type: set")
+            self.fail(
+                f"{pointer}/uniqueItems", "uniqueItems: true is not allowed; use x-kubernetes-list-type: set"
+            )
         int_or_string = node.get("x-kubernetes-int-or-string") is True
         preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
         node_type = node.get("type")
@@ -226,14 +230,14 @@ class Checker:
                 self.fail(f"{pointer}/type", "an x-kubernetes-int-or-string node has no type")
             any_of = node.get("anyOf")
             if any_of is not None and any_of != INT_OR_STRING_ANYOF:
-                self.fail(f"{pointer}/anyOf", "int-or-string allows only anyOf [{type: integer}, {type: string}]")
+                self.fail(
+                    f"{pointer}/anyOf", "int-or-string allows only anyOf [{type: integer}, {type: string}]"
+                )
         if is_property and not node.get("description"):
             self.fail(f"{pointer}/description", "every property needs a description")
         if "properties" in node and "additionalProperties" in node:
             self.fail(pointer, "properties and additionalProperties are mutually exclusive")
-        if node_type == "object" and not (
-            "properties" in node or "additionalProperties" in node or preserve
-        ):
+        if node_type == "object" and not ("properties" in node or "additionalProperties" in node or preserve):
             self.fail(pointer, "an object needs properties, additionalProperties or preserve-unknown-fields")
         if node_type == "array" and "items" not in node:
             self.fail(pointer, "an array needs items")
@@ -279,11 +283,10 @@ class Checker:
             problem = value_problem(node, value, check_enum=False)
             if problem:
                 self.fail(f"{pointer}/enum/{i}", problem)
-        if "default" in node:
-            if node.get("nullable") is not True or node["default"] is not None:
-                problem = value_problem(node, node["default"], check_enum=True)
-                if problem:
-                    self.fail(f"{pointer}/default", f"the default does not validate: {problem}")
+        if "default" in node and not (node.get("nullable") is True and node["default"] is None):
+            problem = value_problem(node, node["default"], check_enum=True)
+            if problem:
+                self.fail(f"{pointer}/default", f"the default does not validate: {problem}")
         for low, high in (("minimum", "maximum"), ("minLength", "maxLength"), ("minItems", "maxItems")):
             if low in node and high in node and node[low] > node[high]:
                 self.fail(f"{pointer}/{low}", f"{low} is greater than {high}")
@@ -339,10 +342,21 @@ class Checker:
             return
         for i, rule in enumerate(rules):
             rp = f"{pointer}/x-kubernetes-validations/{i}"
-            if not isinstance(rule, dict) or not isinstance(rule.get("rule"), str) or not rule["rule"].strip():
+            if (
+                not isinstance(rule, dict)
+                or not isinstance(rule.get("rule"), str)
+                or not rule["rule"].strip()
+            ):
                 self.fail(rp, "every validation needs a non-empty rule")
                 continue
-            extra = set(rule) - {"rule", "message", "messageExpression", "reason", "fieldPath", "optionalOldSelf"}
+            extra = set(rule) - {
+                "rule",
+                "message",
+                "messageExpression",
+                "reason",
+                "fieldPath",
+                "optionalOldSelf",
+            }
             if extra:
                 self.fail(rp, f"unknown keys {sorted(extra)}")
             if "reason" in rule and rule["reason"] not in VALIDATION_REASONS:
@@ -369,9 +383,7 @@ class Checker:
                 bp = f"{pointer}/{junctor}" if junctor == "not" else f"{pointer}/{junctor}/{i}"
                 self.check_junctor_branch(bp, branch, declared, node.get("items"))
 
-    def check_junctor_branch(
-        self, pointer: str, branch: Any, declared: set[str], outer_items: Any
-    ) -> None:
+    def check_junctor_branch(self, pointer: str, branch: Any, declared: set[str], outer_items: Any) -> None:
         if not isinstance(branch, dict):
             self.fail(pointer, "must be a schema")
             return
