@@ -130,6 +130,17 @@ def type_section(gv: GroupVersion, name: str, converted: dict[str, Any], raw: di
     return lines
 
 
+def count_fields(node: Any) -> int:
+    """Every property declared anywhere in a schema, nested ones included."""
+    if not isinstance(node, dict):
+        return 0
+    props = node.get("properties") or {}
+    total = len(props) + sum(count_fields(child) for child in props.values())
+    for key in ("items", "additionalProperties"):
+        total += count_fields(node.get(key))
+    return total
+
+
 def kind_summary(crd: CRDFile) -> list[str]:
     spec = crd.doc["spec"]
     names = spec["names"]
@@ -140,7 +151,8 @@ def kind_summary(crd: CRDFile) -> list[str]:
             flags.append("storage")
         if version.get("deprecated"):
             flags.append("deprecated")
-        versions.append(f"{version['name']} ({', '.join(flags)})")
+        fields = count_fields(version["schema"]["openAPIV3Schema"])
+        versions.append(f"{version['name']} ({', '.join(flags)}; {fields} fields)")
     rows = [
         f"- Group: `{crd.group}`; scope: {spec['scope']}; plural: `{names['plural']}`",
         f"- Versions: {', '.join(versions)}",

@@ -22,7 +22,7 @@ import datamodel_code_generator as dcg
 from datamodel_code_generator.enums import DataModelType, InputFileType
 
 from codegen.crdfiles import REPO_ROOT, CRDFile
-from codegen.naming import RESERVED, known_shape, pascal, singular
+from codegen.naming import CLASS_NAMES, RESERVED, known_shape, pascal, singular
 
 API_DIR = REPO_ROOT / "operator" / "contour" / "api"
 # Python package for each API group.
@@ -98,15 +98,13 @@ class DefsBuilder:
         if parents:
             candidates.append(parents[0] + base)
         candidates += ["".join(parents[-i:]) + base for i in range(1, len(parents) + 1)]
-        candidates = [
-            c for c in candidates if c == well_known or (c not in RESERVED and c not in self.kind_names)
-        ]
         for name in candidates:
-            if name not in self.shapes:
+            if self.shapes.get(name) == key:
+                return name, False
+            reserved = name != well_known and (name in RESERVED or name in self.kind_names)
+            if name not in self.shapes and not reserved:
                 self.shapes[name] = key
                 return name, True
-            if self.shapes[name] == key:
-                return name, False
         n = 2
         while f"{candidates[-1]}{n}" in self.shapes:
             n += 1
@@ -115,9 +113,11 @@ class DefsBuilder:
         return name, True
 
     def add_kind(self, kind: str, schema: dict[str, Any]) -> None:
-        self.object_def(schema, kind, [], forced=True)
+        self.object_def(schema, kind, [], forced=True, path=kind)
 
-    def object_def(self, node: dict[str, Any], base: str, parents: list[str], *, forced: bool = False) -> str:
+    def object_def(
+        self, node: dict[str, Any], base: str, parents: list[str], *, path: str, forced: bool = False
+    ) -> str:
         if forced:
             name, build = base, True
             if base in self.shapes:
@@ -141,9 +141,12 @@ class DefsBuilder:
                 }
                 continue
             if not parents and prop in ("spec", "status"):
-                props[prop] = self.convert(child, name + pascal(prop), chain, forced_name=True)
+                props[prop] = self.convert(
+                    child, name + pascal(prop), chain, path=f"{path}.{prop}", forced_name=True
+                )
             else:
-                props[prop] = self.convert(child, pascal(prop), chain)
+                base_name = CLASS_NAMES.get(f"{name}.{prop}", pascal(prop))
+                props[prop] = self.convert(child, base_name, chain, path=f"{path}.{prop}")
         out["properties"] = props
         if node.get("required"):
             out["required"] = list(node["required"])
@@ -154,7 +157,7 @@ class DefsBuilder:
         return name
 
     def convert(
-        self, node: dict[str, Any], base: str, parents: list[str], *, forced_name: bool = False
+        self, node: dict[str, Any], base: str, parents: list[str], *, path: str, forced_name: bool = False
     ) -> dict[str, Any]:
         """A JSON Schema for one CRD schema node; nested objects become `$ref`s to named defs."""
         description = node.get("description")
@@ -168,16 +171,16 @@ class DefsBuilder:
                 out["default"] = node["default"]
         elif node.get("type") == "object" and node.get("properties"):
             if forced_name:
-                name = self.object_def(node, base, parents, forced=True)
+                name = self.object_def(node, base, parents, path=path, forced=True)
             else:
-                name = self.object_def(node, base, parents)
+                name = self.object_def(node, base, parents, path=path)
             out = {"$ref": f"#/$defs/{name}"}
             if "default" in node:
                 out["default"] = copy.deepcopy(node["default"])
         elif node.get("type") == "object":
             additional = node.get("additionalProperties")
             if isinstance(additional, dict):
-                value = self.convert(additional, base + "Value", parents)
+                value = self.convert(additional, base + "Value", parents, path=path)
                 value.pop("description", None)
                 out = {"type": "object", "additionalProperties": value}
             else:
@@ -186,7 +189,7 @@ class DefsBuilder:
                 if key in node:
                     out[key] = copy.deepcopy(node[key])
         elif node.get("type") == "array":
-            items = self.convert(node["items"], singular(base), parents)
+            items = self.convert(node["items"], singular(base), parents, path=path)
             items.pop("description", None)
             out = {"type": "array", "items": items}
             for key in ("minItems", "maxItems", "default"):

@@ -118,3 +118,28 @@ def known_shape(properties: set[str]) -> str | None:
         if properties == fields:
             return name
     return None
+
+
+# Where a property name alone makes a poor class name, the Go API's name, keyed by
+# `ParentClass.property` (list items share their list's key). Two properties given the same name
+# with the same shape share one class: ContourDeployment's runtimeSettings and the Contour CR's config
+# are the ContourConfigurationSpec.
+CLASS_NAMES = {
+    "ContourConfigurationSpec.debug": "DebugConfig",
+    "ContourConfigurationSpec.envoy": "EnvoyConfig",
+    "ContourConfigurationSpec.gateway": "GatewayConfig",
+    "ContourConfigurationSpec.health": "HealthConfig",
+    "ContourConfigurationSpec.httpproxy": "HTTPProxyConfig",
+    "ContourConfigurationSpec.ingress": "IngressConfig",
+    "ContourConfigurationSpec.metrics": "MetricsConfig",
+    "ContourConfigurationSpec.policy": "PolicyConfig",
+    "ContourConfigurationSpec.rateLimitService": "RateLimitServiceConfig",
+    "ContourConfigurationSpec.tracing": "TracingConfig",
+    "ContourConfigurationSpec.xdsServer": "XDSServerConfig",
+    "ContourDeploymentSpec.contour": "ContourSettings",
+    "ContourDeploymentSpec.envoy": "EnvoySettings",
+    "ContourDeploymentSpec.runtimeSettings": "ContourConfigurationSpec",
+    "ContourSpec.contour": "ContourSettings",
+    "ContourSpec.envoy": "EnvoySettings",
+    "ContourSpec.config": "ContourConfigurationSpec",
+}

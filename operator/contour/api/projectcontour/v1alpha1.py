@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, RootModel
 from contour.api.meta import APIModel, ObjectMeta, Resource
 
 
-class Debug(APIModel):
+class DebugConfig(APIModel):
     """
     Contour's debug HTTP server.
     """
@@ -420,7 +420,7 @@ class Timeouts(APIModel):
     """
 
 
-class Envoy(APIModel):
+class EnvoyConfig(APIModel):
     """
     How Contour configures the Envoy fleet it serves.
     """
@@ -494,7 +494,7 @@ class GatewayRef(APIModel):
     """
 
 
-class Gateway(APIModel):
+class GatewayConfig(APIModel):
     """
     Gateway API settings: the Gateway this Contour instance serves.
     """
@@ -591,6 +591,21 @@ class GlobalExtAuth(APIModel):
     """
 
 
+class HealthConfig(APIModel):
+    """
+    Contour's own health endpoint. Contour's default is 0.0.0.0:8000.
+    """
+
+    address: Annotated[str | None, Field(min_length=1)] = None
+    """
+    IP address the health endpoint listens on.
+    """
+    port: int | None = None
+    """
+    TCP port the health endpoint listens on.
+    """
+
+
 class FallbackCertificate(APIModel):
     """
     Secret with the certificate served to TLS clients that send no SNI or an unknown one, for virtual hosts that enable the fallback certificate.
@@ -606,7 +621,7 @@ class FallbackCertificate(APIModel):
     """
 
 
-class HTTPProxy(APIModel):
+class HTTPProxyConfig(APIModel):
     """
     HTTPProxy processing settings.
     """
@@ -625,7 +640,7 @@ class HTTPProxy(APIModel):
     """
 
 
-class Ingress(APIModel):
+class IngressConfig(APIModel):
     """
     Ingress processing settings.
     """
@@ -637,6 +652,25 @@ class Ingress(APIModel):
     status_address: Annotated[str | None, Field(alias="statusAddress")] = None
     """
     Address written into the load-balancer status of Ingress objects instead of the Envoy Service's address.
+    """
+
+
+class MetricsConfig(APIModel):
+    """
+    Contour's own Prometheus metrics endpoint. Contour's default is 0.0.0.0:8000.
+    """
+
+    address: Annotated[str | None, Field(max_length=253, min_length=1)] = None
+    """
+    IP address the metrics endpoint listens on.
+    """
+    port: int | None = None
+    """
+    TCP port the metrics endpoint listens on.
+    """
+    tls: ContourConfigurationTLS | None = None
+    """
+    Serve metrics over HTTPS using these files; the metrics port must then differ from the health port.
     """
 
 
@@ -670,7 +704,7 @@ class ResponseHeaders(APIModel):
     """
 
 
-class Policy(APIModel):
+class PolicyConfig(APIModel):
     """
     Default header policies applied to every route unless the route sets its own.
     """
@@ -851,7 +885,7 @@ class ContourConfigurationExtensionService(APIModel):
     """
 
 
-class RateLimitService(APIModel):
+class RateLimitServiceConfig(APIModel):
     """
     The global rate limit service and how Envoy talks to it.
     """
@@ -903,7 +937,7 @@ class CustomTag(APIModel):
     """
 
 
-class Tracing(APIModel):
+class TracingConfig(APIModel):
     """
     Export of request traces to an OpenTelemetry collector.
     """
@@ -934,7 +968,7 @@ class Tracing(APIModel):
     """
 
 
-class XDSServerTLS(APIModel):
+class XDSServerConfigTLS(APIModel):
     """
     Certificate files securing xDS. Contour's default is /certs/ca.crt, /certs/tls.crt and /certs/tls.key with TLS required.
     """
@@ -957,7 +991,7 @@ class XDSServerTLS(APIModel):
     """
 
 
-class XDSServer(APIModel):
+class XDSServerConfig(APIModel):
     """
     The gRPC xDS server Envoy connects to.
     """
@@ -970,7 +1004,7 @@ class XDSServer(APIModel):
     """
     Port the xDS server listens on. Contour's default is 8001.
     """
-    tls: XDSServerTLS | None = None
+    tls: XDSServerConfigTLS | None = None
     """
     Certificate files securing xDS. Contour's default is /certs/ca.crt, /certs/tls.crt and /certs/tls.key with TLS required.
     """
@@ -981,7 +1015,7 @@ class ContourConfigurationSpec(APIModel):
     Settings for one Contour instance: almost everything that can also be set in the contour.yaml configuration file; the rest are command-line flags.
     """
 
-    debug: Debug | None = None
+    debug: DebugConfig | None = None
     """
     Contour's debug HTTP server.
     """
@@ -989,7 +1023,7 @@ class ContourConfigurationSpec(APIModel):
     """
     Allow routing to Services of type ExternalName. Off by default for security reasons.
     """
-    envoy: Envoy | None = None
+    envoy: EnvoyConfig | None = None
     """
     How Contour configures the Envoy fleet it serves.
     """
@@ -997,7 +1031,7 @@ class ContourConfigurationSpec(APIModel):
     """
     Names of optional Contour features to switch on.
     """
-    gateway: Gateway | None = None
+    gateway: GatewayConfig | None = None
     """
     Gateway API settings: the Gateway this Contour instance serves.
     """
@@ -1005,35 +1039,35 @@ class ContourConfigurationSpec(APIModel):
     """
     External authorization applied to every virtual host unless a virtual host or route overrides it.
     """
-    health: Health | None = None
+    health: HealthConfig | None = None
     """
     Contour's own health endpoint. Contour's default is 0.0.0.0:8000.
     """
-    httpproxy: HTTPProxy | None = None
+    httpproxy: HTTPProxyConfig | None = None
     """
     HTTPProxy processing settings.
     """
-    ingress: Ingress | None = None
+    ingress: IngressConfig | None = None
     """
     Ingress processing settings.
     """
-    metrics: Metrics | None = None
+    metrics: MetricsConfig | None = None
     """
     Contour's own Prometheus metrics endpoint. Contour's default is 0.0.0.0:8000.
     """
-    policy: Policy | None = None
+    policy: PolicyConfig | None = None
     """
     Default header policies applied to every route unless the route sets its own.
     """
-    rate_limit_service: Annotated[RateLimitService | None, Field(alias="rateLimitService")] = None
+    rate_limit_service: Annotated[RateLimitServiceConfig | None, Field(alias="rateLimitService")] = None
     """
     The global rate limit service and how Envoy talks to it.
     """
-    tracing: Tracing | None = None
+    tracing: TracingConfig | None = None
     """
     Export of request traces to an OpenTelemetry collector.
     """
-    xds_server: Annotated[XDSServer | None, Field(alias="xdsServer")] = None
+    xds_server: Annotated[XDSServerConfig | None, Field(alias="xdsServer")] = None
     """
     The gRPC xDS server Envoy connects to.
     """
@@ -1298,7 +1332,7 @@ class WatchNamespace(RootModel[str]):
     root: Annotated[str, Field(max_length=63, min_length=1, pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
 
 
-class Contour(APIModel):
+class ContourSettings(APIModel):
     """
     Deployment-time settings for the Contour control plane (the xDS server pods).
     """
@@ -1448,7 +1482,7 @@ class NetworkPublishing(APIModel):
     """
 
 
-class ContourDeploymentEnvoy(APIModel):
+class EnvoySettings(APIModel):
     """
     Deployment-time settings for the Envoy data plane: workload type, placement, Service exposure and container options.
     """
@@ -1507,79 +1541,16 @@ class ContourDeploymentEnvoy(APIModel):
     """
 
 
-class RuntimeSettings(APIModel):
-    """
-    ContourConfiguration settings for the provisioned Contour; the provisioner merges them into the ContourConfiguration it generates.
-    """
-
-    debug: Debug | None = None
-    """
-    Contour's debug HTTP server.
-    """
-    enable_external_name_service: Annotated[bool | None, Field(alias="enableExternalNameService")] = None
-    """
-    Allow routing to Services of type ExternalName. Off by default for security reasons.
-    """
-    envoy: Envoy | None = None
-    """
-    How Contour configures the Envoy fleet it serves.
-    """
-    feature_flags: Annotated[list[str] | None, Field(alias="featureFlags")] = None
-    """
-    Names of optional Contour features to switch on.
-    """
-    gateway: Gateway | None = None
-    """
-    Gateway API settings: the Gateway this Contour instance serves.
-    """
-    global_ext_auth: Annotated[GlobalExtAuth | None, Field(alias="globalExtAuth")] = None
-    """
-    External authorization applied to every virtual host unless a virtual host or route overrides it.
-    """
-    health: Health | None = None
-    """
-    Contour's own health endpoint. Contour's default is 0.0.0.0:8000.
-    """
-    httpproxy: HTTPProxy | None = None
-    """
-    HTTPProxy processing settings.
-    """
-    ingress: Ingress | None = None
-    """
-    Ingress processing settings.
-    """
-    metrics: Metrics | None = None
-    """
-    Contour's own Prometheus metrics endpoint. Contour's default is 0.0.0.0:8000.
-    """
-    policy: Policy | None = None
-    """
-    Default header policies applied to every route unless the route sets its own.
-    """
-    rate_limit_service: Annotated[RateLimitService | None, Field(alias="rateLimitService")] = None
-    """
-    The global rate limit service and how Envoy talks to it.
-    """
-    tracing: Tracing | None = None
-    """
-    Export of request traces to an OpenTelemetry collector.
-    """
-    xds_server: Annotated[XDSServer | None, Field(alias="xdsServer")] = None
-    """
-    The gRPC xDS server Envoy connects to.
-    """
-
-
 class ContourDeploymentSpec(APIModel):
     """
     How the Gateway provisioner should deploy a Contour instance.
     """
 
-    contour: Contour | None = None
+    contour: ContourSettings | None = None
     """
     Deployment-time settings for the Contour control plane (the xDS server pods).
     """
-    envoy: ContourDeploymentEnvoy | None = None
+    envoy: EnvoySettings | None = None
     """
     Deployment-time settings for the Envoy data plane: workload type, placement, Service exposure and container options.
     """
@@ -1587,7 +1558,7 @@ class ContourDeploymentSpec(APIModel):
     """
     Labels added to every provisioned resource. Deprecated in favour of the Gateway's spec.infrastructure.labels.
     """
-    runtime_settings: Annotated[RuntimeSettings | None, Field(alias="runtimeSettings")] = None
+    runtime_settings: Annotated[ContourConfigurationSpec | None, Field(alias="runtimeSettings")] = None
     """
     ContourConfiguration settings for the provisioned Contour; the provisioner merges them into the ContourConfiguration it generates.
     """
