@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
+
 from codegen import models
 from codegen.crdfiles import load_crd
 from codegen.naming import pascal, singular
-from pydantic import ValidationError
-
 from tests.manifests import REPO_ROOT
 
 FIXTURE = REPO_ROOT / "tests" / "data" / "crd-fixtures" / "example.com_widgets.yaml"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+
 from codegen.crdfiles import CRDFile, load_crd
 from codegen.structural import check_crd
-
 from tests.manifests import REPO_ROOT, crd_files, rel
 
 FIXTURE = REPO_ROOT / "tests" / "data" / "crd-fixtures" / "example.com_widgets.yaml"
