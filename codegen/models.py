@@ -216,6 +216,13 @@ class GroupVersion:
     group: str
     version: str
     crds: list[CRDFile] = field(default_factory=list)
+    # Kinds whose schema here is the very schema another version of the group already generated:
+    # kind -> that version. The module imports those classes instead of generating them again.
+    borrowed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def own_crds(self) -> list[CRDFile]:
+        return [crd for crd in self.crds if crd.kind not in self.borrowed]
 
     @property
     def module_path(self) -> Path:
@@ -241,17 +248,18 @@ def group_versions(crds: list[CRDFile]) -> list[GroupVersion]:
     return [table[k] for k in sorted(table)]
 
 
-def build_defs(gv: GroupVersion) -> DefsBuilder:
-    builder = DefsBuilder(
-        kind_names={f"{c.kind}{suffix}" for c in gv.crds for suffix in ("", "Spec", "Status")}
-    )
-    for crd in gv.crds:
+def build_defs(gv: GroupVersion, crds: list[CRDFile] | None = None) -> DefsBuilder:
+    """Named defs for the given kinds of gv (default: all of them)."""
+    crds = gv.crds if crds is None else crds
+    builder = DefsBuilder(kind_names={f"{c.kind}{suffix}" for c in crds for suffix in ("", "Spec", "Status")})
+    for crd in crds:
         builder.add_kind(crd.kind, gv.schema_of(crd))
     return builder
 
 
 def json_schema_for(gv: GroupVersion) -> dict[str, Any]:
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": build_defs(gv).defs}
+    defs = build_defs(gv, gv.own_crds).defs
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs}
 
 
 def run_generator(schema: dict[str, Any]) -> str:
@@ -325,7 +333,15 @@ def tidy(source: str) -> str:
 
 
 def render_module(gv: GroupVersion) -> str:
-    source = tidy(run_generator(json_schema_for(gv)))
+    if gv.own_crds:
+        source = tidy(run_generator(json_schema_for(gv)))
+    else:
+        source = f"{GENERATED_HEADER}\n\nfrom contour.api.meta import Resource\n"
+    package = package_for(gv.group)
+    for version in sorted(set(gv.borrowed.values())):
+        kinds = sorted(kind for kind, v in gv.borrowed.items() if v == version)
+        imports = f"from contour.api.{package}.{version} import {', '.join(kinds)}"
+        source = source.replace("from contour.api.meta import", f"{imports}\nfrom contour.api.meta import", 1)
     source = source.rstrip("\n") + "\n" + resources_table(gv)
     return ruff_format(source, str(gv.module_path.relative_to(REPO_ROOT)))
 
@@ -334,7 +350,14 @@ def render(crds: list[CRDFile]) -> dict[Path, str]:
     """Every generated model module, with the package `__init__.py` files that hold them."""
     out: dict[Path, str] = {}
     by_package: dict[str, list[GroupVersion]] = {}
+    generated: dict[tuple[str, str], str] = {}
     for gv in group_versions(crds):
+        for crd in gv.crds:
+            key = (gv.group, json.dumps(gv.schema_of(crd), sort_keys=True))
+            if key in generated:
+                gv.borrowed[crd.kind] = generated[key]
+            else:
+                generated[key] = gv.version
         out[gv.module_path] = render_module(gv)
         by_package.setdefault(package_for(gv.group), []).append(gv)
     for package, gvs in sorted(by_package.items()):
