@@ -4,12 +4,13 @@ The controller parses every watched object through these models, so at 10,000 HT
 cost is part of every full rebuild. The floor is `json.loads` of the same objects (the least any
 parse must do); the figures are printed with their ratio to it.
 
-    .venv/bin/python bench/model_parse.py [--count 1000 10000] [--repeat 5]
+    .venv/bin/python bench/model_parse.py [--count 1000 10000] [--repeat 5] [--gc-off]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -75,7 +76,13 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--gc-off", action="store_true", help="disable the cyclic GC while timing (isolates CPU cost)"
+    )
     args = parser.parse_args()
+    if args.gc_off:
+        gc.disable()
+    print(f"garbage collector: {'off' if args.gc_off else 'on'}; median of {args.repeat} runs")
     print(
         f"{'proxies':>8} {'json.loads (floor)':>19} {'validate':>10} {'x floor':>8}"
         f" {'validate_json':>14} {'x floor':>8} {'dump':>10} {'x floor':>8}"
