@@ -40,6 +40,11 @@ def owned_files() -> set[Path]:
     return owned
 
 
+def out_of_date(files: dict[Path, str]) -> list[Path]:
+    """The files whose content on disk is not what the generator produces (or that are missing)."""
+    return [p for p, text in sorted(files.items()) if not p.exists() or p.read_text("utf-8") != text]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail when a generated file is stale")
@@ -58,7 +63,7 @@ def main(argv: list[str]) -> int:
         return 1
     stale = sorted(owned_files() - set(files))
     if args.check:
-        changed = [p for p, text in sorted(files.items()) if not p.exists() or p.read_text("utf-8") != text]
+        changed = out_of_date(files)
         for path in changed + stale:
             print(f"stale: {display_path(path)}", file=sys.stderr)
         if changed or stale:

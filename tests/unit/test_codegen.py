@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from codegen import models
+from codegen.__main__ import expected_files, out_of_date
 from codegen.crdfiles import load_crd
 from codegen.naming import pascal, singular
 from tests.manifests import REPO_ROOT
@@ -192,3 +193,17 @@ def test_a_file_that_is_not_yaml_stops_codegen(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert f"{crds / 'broken.yaml'}: /: not valid YAML" in done.stderr
+
+
+def test_the_check_finds_a_changed_or_missing_generated_file(tmp_path: Path) -> None:
+    current = tmp_path / "current.py"
+    current.write_text("same\n")
+    edited = tmp_path / "edited.py"
+    edited.write_text("edited by hand\n")
+    missing = tmp_path / "missing.py"
+    files = {current: "same\n", edited: "generated\n", missing: "generated\n"}
+    assert out_of_date(files) == [edited, missing]
+
+
+def test_the_repository_is_current() -> None:
+    assert [str(p) for p in out_of_date(expected_files())] == []
