@@ -36,8 +36,10 @@ def type_of(converted: dict[str, Any], gv: GroupVersion) -> str:
     if "$ref" in converted:
         name = converted["$ref"].rsplit("/", 1)[-1]
         return f"[{name}](#{anchor(gv.group, gv.version, name)})"
-    if "customTypePath" in converted:
+    if converted.get("customTypePath") == "contour.api.meta.ObjectMeta":
         return "[ObjectMeta](https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/)"
+    if "customTypePath" in converted:
+        return f"`{converted['customTypePath']}`"
     if "anyOf" in converted:
         branches = [b.get("type") for b in converted["anyOf"]]
         if branches[:2] == ["integer", "string"]:

@@ -22,7 +22,7 @@ import datamodel_code_generator as dcg
 from datamodel_code_generator.enums import DataModelType, InputFileType
 
 from codegen.crdfiles import REPO_ROOT, CRDFile
-from codegen.naming import CLASS_NAMES, RESERVED, known_shape, pascal, singular
+from codegen.naming import CLASS_NAMES, RESERVED, SHARED_CLASSES, known_shape, pascal, singular
 
 API_DIR = REPO_ROOT / "operator" / "contour" / "api"
 # Python package for each API group.
@@ -88,6 +88,9 @@ class DefsBuilder:
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Names the kinds of the module will take (Kind, KindSpec, KindStatus): never given to a nested type.
     kind_names: set[str] = field(default_factory=set)
+    # Classes an earlier module generated that this one imports when a node has their name and shape:
+    # (class name, structure key) -> dotted path of the class.
+    shared: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def claim(self, node: dict[str, Any], base: str, parents: list[str]) -> tuple[str, bool]:
         """A class name for `node` and whether it still has to be built (False: an equal shape exists)."""
@@ -169,6 +172,8 @@ class DefsBuilder:
             out: dict[str, Any] = {"anyOf": [{"type": "integer"}, string_branch]}
             if "default" in node:
                 out["default"] = node["default"]
+        elif node.get("type") == "object" and (base, structure_key(node)) in self.shared:
+            out = {"type": "object", "customTypePath": self.shared[(base, structure_key(node))]}
         elif node.get("type") == "object" and node.get("properties"):
             if forced_name:
                 name = self.object_def(node, base, parents, path=path, forced=True)
@@ -245,21 +250,33 @@ def group_versions(crds: list[CRDFile]) -> list[GroupVersion]:
             table.setdefault(key, GroupVersion(*key)).crds.append(crd)
     for gv in table.values():
         gv.crds.sort(key=lambda c: c.kind)
-    return [table[k] for k in sorted(table)]
+    # Contour's own group first: other groups may reuse its classes (naming.SHARED_CLASSES).
+    order = list(PACKAGES)
+    return [table[k] for k in sorted(table, key=lambda k: (order.index(k[0]), k[1]))]
 
 
-def build_defs(gv: GroupVersion, crds: list[CRDFile] | None = None) -> DefsBuilder:
-    """Named defs for the given kinds of gv (default: all of them)."""
+def build_defs(
+    gv: GroupVersion, crds: list[CRDFile] | None = None, shared: dict[tuple[str, str], str] | None = None
+) -> DefsBuilder:
+    """Named defs for the given kinds of gv (default: all of them), reusing `shared` classes."""
     crds = gv.crds if crds is None else crds
-    builder = DefsBuilder(kind_names={f"{c.kind}{suffix}" for c in crds for suffix in ("", "Spec", "Status")})
+    builder = DefsBuilder(
+        kind_names={f"{c.kind}{suffix}" for c in crds for suffix in ("", "Spec", "Status")},
+        shared=shared if shared is not None else {},
+    )
     for crd in crds:
         builder.add_kind(crd.kind, gv.schema_of(crd))
     return builder
 
 
-def json_schema_for(gv: GroupVersion) -> dict[str, Any]:
-    defs = build_defs(gv, gv.own_crds).defs
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs}
+def json_schema_for(gv: GroupVersion, shared: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
+    """The generator's input for gv; records in `shared` the classes other modules may import."""
+    shared = {} if shared is None else shared
+    builder = build_defs(gv, gv.own_crds, shared)
+    module = f"contour.api.{package_for(gv.group)}.{gv.version}"
+    for name in SHARED_CLASSES & set(builder.defs):
+        shared.setdefault((name, builder.shapes[name]), f"{module}.{name}")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": builder.defs}
 
 
 def run_generator(schema: dict[str, Any]) -> str:
@@ -332,9 +349,9 @@ def tidy(source: str) -> str:
     return source
 
 
-def render_module(gv: GroupVersion) -> str:
+def render_module(gv: GroupVersion, shared: dict[tuple[str, str], str] | None = None) -> str:
     if gv.own_crds:
-        source = tidy(run_generator(json_schema_for(gv)))
+        source = tidy(run_generator(json_schema_for(gv, shared)))
     else:
         source = f"{GENERATED_HEADER}\n\nfrom contour.api.meta import Resource\n"
     package = package_for(gv.group)
@@ -351,6 +368,7 @@ def render(crds: list[CRDFile]) -> dict[Path, str]:
     out: dict[Path, str] = {}
     by_package: dict[str, list[GroupVersion]] = {}
     generated: dict[tuple[str, str], str] = {}
+    shared: dict[tuple[str, str], str] = {}
     for gv in group_versions(crds):
         for crd in gv.crds:
             key = (gv.group, json.dumps(gv.schema_of(crd), sort_keys=True))
@@ -358,7 +376,7 @@ def render(crds: list[CRDFile]) -> dict[Path, str]:
                 gv.borrowed[crd.kind] = generated[key]
             else:
                 generated[key] = gv.version
-        out[gv.module_path] = render_module(gv)
+        out[gv.module_path] = render_module(gv, shared)
         by_package.setdefault(package_for(gv.group), []).append(gv)
     for package, gvs in sorted(by_package.items()):
         kinds = sorted({crd.kind for gv in gvs for crd in gv.crds})

@@ -143,3 +143,7 @@ CLASS_NAMES = {
     "ContourSpec.envoy": "EnvoySettings",
     "ContourSpec.config": "ContourConfigurationSpec",
 }
+
+# Classes that another API group imports instead of generating again when it embeds the same schema:
+# the Contour CR's spec.config is Contour's own ContourConfigurationSpec.
+SHARED_CLASSES = frozenset({"ContourConfigurationSpec"})
