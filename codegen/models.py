@@ -22,7 +22,7 @@ import datamodel_code_generator as dcg
 from datamodel_code_generator.enums import DataModelType, InputFileType
 
 from codegen.crdfiles import REPO_ROOT, CRDFile
-from codegen.naming import CLASS_NAMES, RESERVED, SHARED_CLASSES, known_shape, pascal, singular
+from codegen.naming import CLASS_DONORS, CLASS_NAMES, RESERVED, known_shape, pascal, singular
 
 API_DIR = REPO_ROOT / "operator" / "contour" / "api"
 # Python package for each API group.
@@ -250,7 +250,7 @@ def group_versions(crds: list[CRDFile]) -> list[GroupVersion]:
             table.setdefault(key, GroupVersion(*key)).crds.append(crd)
     for gv in table.values():
         gv.crds.sort(key=lambda c: c.kind)
-    # Contour's own group first: other groups may reuse its classes (naming.SHARED_CLASSES).
+    # Contour's own group first: other groups may reuse its classes (naming.CLASS_DONORS).
     order = list(PACKAGES)
     return [table[k] for k in sorted(table, key=lambda k: (order.index(k[0]), k[1]))]
 
@@ -272,10 +272,11 @@ def build_defs(
 def json_schema_for(gv: GroupVersion, shared: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
     """The generator's input for gv; records in `shared` the classes other modules may import."""
     shared = {} if shared is None else shared
-    builder = build_defs(gv, gv.own_crds, shared)
+    builder = build_defs(gv, gv.own_crds, shared if gv.group in CLASS_DONORS else {})
     module = f"contour.api.{package_for(gv.group)}.{gv.version}"
-    for name in SHARED_CLASSES & set(builder.defs):
-        shared.setdefault((name, builder.shapes[name]), f"{module}.{name}")
+    if gv.group in CLASS_DONORS.values():
+        for name in builder.defs:
+            shared.setdefault((name, builder.shapes[name]), f"{module}.{name}")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": builder.defs}
 
 

@@ -144,6 +144,7 @@ CLASS_NAMES = {
     "ContourSpec.config": "ContourConfigurationSpec",
 }
 
-# Classes that another API group imports instead of generating again when it embeds the same schema:
-# the Contour CR's spec.config is Contour's own ContourConfigurationSpec.
-SHARED_CLASSES = frozenset({"ContourConfigurationSpec"})
+# API groups that embed another group's types: a nested object with the name and shape of a class
+# the donor group generated imports that class instead of generating it again (the Contour CR's
+# spec.config is Contour's own ContourConfigurationSpec, its tolerations are core Tolerations).
+CLASS_DONORS = {"operator.projectcontour.io": "projectcontour.io"}

@@ -1,7 +1,9 @@
-"""Finding and reading the YAML manifests the tests feed to the models."""
+"""Finding and reading the YAML manifests the tests feed to the models, and running the tools on them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +30,10 @@ def crd_files() -> list[Path]:
 
 def rel(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT))
+
+
+def run_module(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m module args...` from the repository root, as `make` runs it; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +17,7 @@ from codegen import models
 from codegen.__main__ import expected_files, out_of_date
 from codegen.crdfiles import load_crd
 from codegen.naming import pascal, singular
-from tests.manifests import REPO_ROOT
+from tests.manifests import REPO_ROOT, run_module
 
 FIXTURE = REPO_ROOT / "tests" / "data" / "crd-fixtures" / "example.com_widgets.yaml"
 
@@ -167,13 +166,7 @@ def test_a_malformed_schema_stops_codegen_with_file_and_pointer(tmp_path: Path) 
     crds = tmp_path / "crds"
     crds.mkdir()
     (crds / FIXTURE.name).write_text(yaml.safe_dump(doc))
-    done = subprocess.run(
-        [sys.executable, "-m", "codegen", "--check", "--crds", str(crds)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+    done = run_module("codegen", "--check", "--crds", str(crds))
     assert done.returncode == 1
     pointer = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/weight/type"
     assert f"{crds / FIXTURE.name}: {pointer}: unknown type 'int'" in done.stderr
@@ -184,13 +177,7 @@ def test_a_file_that_is_not_yaml_stops_codegen(tmp_path: Path) -> None:
     crds.mkdir()
     shutil.copy(FIXTURE, crds / FIXTURE.name)
     (crds / "broken.yaml").write_text("spec: [unclosed\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "codegen", "--check", "--crds", str(crds)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+    done = run_module("codegen", "--check", "--crds", str(crds))
     assert done.returncode == 1
     assert f"{crds / 'broken.yaml'}: /: not valid YAML" in done.stderr
 

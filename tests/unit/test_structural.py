@@ -4,8 +4,6 @@ the file and the JSON pointer of the offending node."""
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ import yaml
 
 from codegen.crdfiles import CRDFile, load_crd
 from codegen.structural import check_crd
-from tests.manifests import REPO_ROOT, crd_files, rel
+from tests.manifests import REPO_ROOT, crd_files, rel, run_module
 
 FIXTURE = REPO_ROOT / "tests" / "data" / "crd-fixtures" / "example.com_widgets.yaml"
 ROOT = "/spec/versions/0/schema/openAPIV3Schema"
@@ -160,12 +158,6 @@ def test_the_command_names_file_and_pointer(tmp_path: Path) -> None:
     untyped(doc)
     broken = tmp_path / "example.com_widgets.yaml"
     broken.write_text(yaml.safe_dump(doc))
-    done = subprocess.run(
-        [sys.executable, "-m", "codegen.structural", str(broken)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+    done = run_module("codegen.structural", str(broken))
     assert done.returncode == 1
     assert f"{broken}: {SPEC}/properties/hostname: every node needs a type" in done.stderr

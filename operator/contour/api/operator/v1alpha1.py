@@ -4,104 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, RootModel
+from pydantic import Field
 
 from contour.api.meta import APIModel, ObjectMeta, Resource
-from contour.api.projectcontour.v1alpha1 import ContourConfigurationSpec
-
-
-class Toleration(APIModel):
-    """
-    Lets the pods run on nodes carrying a taint that matches key, value and effect.
-    """
-
-    effect: str | None = None
-    """
-    Taint effect to match (NoSchedule, PreferNoSchedule or NoExecute); empty matches all.
-    """
-    key: str | None = None
-    """
-    Taint key to match; empty matches every key and then requires operator Exists.
-    """
-    operator: str | None = None
-    """
-    Equal (the default) compares value; Exists matches any value.
-    """
-    toleration_seconds: Annotated[int | None, Field(alias="tolerationSeconds")] = None
-    """
-    For NoExecute taints only: seconds the pod may stay after the taint appears; unset means forever.
-    """
-    value: str | None = None
-    """
-    Taint value to match with operator Equal; empty for Exists.
-    """
-
-
-class NodePlacement(APIModel):
-    """
-    Where the Contour pods may be scheduled.
-    """
-
-    node_selector: Annotated[dict[str, str] | None, Field(alias="nodeSelector")] = None
-    """
-    Node labels a node must all carry to run the pods; any node when unset.
-    """
-    tolerations: list[Toleration] | None = None
-    """
-    Taints the pods tolerate. Empty by default.
-    """
-
-
-class Claim(APIModel):
-    """
-    A reference to one entry of the pod's resourceClaims.
-    """
-
-    name: str
-    """
-    Name of the pod resource claim to use.
-    """
-    request: str | None = None
-    """
-    Single request of that claim to use; the whole claim when empty.
-    """
-
-
-class Limits(RootModel[str]):
-    root: Annotated[
-        str,
-        Field(
-            pattern="^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
-        ),
-    ]
-
-
-class Requests(RootModel[str]):
-    root: Annotated[
-        str,
-        Field(
-            pattern="^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
-        ),
-    ]
-
-
-class Resources(APIModel):
-    """
-    CPU and memory for the Contour container.
-    """
-
-    claims: list[Claim] | None = None
-    """
-    Names of pod-level resource claims (spec.resourceClaims) this container uses. Requires the DynamicResourceAllocation feature.
-    """
-    limits: dict[str, int | Limits] | None = None
-    """
-    Upper bound per resource name (cpu, memory, ...), as quantities.
-    """
-    requests: dict[str, int | Requests] | None = None
-    """
-    Amount reserved per resource name; defaults to the limit when only the limit is given.
-    """
+from contour.api.projectcontour.v1alpha1 import Condition, ContourConfigurationSpec, NodePlacement, Resources
 
 
 class ContourSettings(APIModel):
@@ -252,45 +158,6 @@ class ContourSpec(APIModel):
     ] = "projectcontour"
     """
     Namespace the operator creates the Contour and Envoy objects in. Defaults to projectcontour.
-    """
-
-
-class Condition(APIModel):
-    """
-    A standard Kubernetes condition.
-    """
-
-    last_transition_time: Annotated[str, Field(alias="lastTransitionTime")]
-    """
-    When the status last changed (or, if unknown, when the API field last changed).
-    """
-    message: Annotated[str, Field(max_length=32768)]
-    """
-    Human-readable detail about the last transition; may be empty.
-    """
-    observed_generation: Annotated[int | None, Field(alias="observedGeneration", ge=0)] = None
-    """
-    The metadata.generation the condition was computed from; older than the current generation means the condition is stale.
-    """
-    reason: Annotated[
-        str, Field(max_length=1024, min_length=1, pattern="^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
-    ]
-    """
-    Machine-readable CamelCase reason for the last transition.
-    """
-    status: Literal["True", "False", "Unknown"]
-    """
-    Status of the condition.
-    """
-    type: Annotated[
-        str,
-        Field(
-            max_length=316,
-            pattern="^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
-        ),
-    ]
-    """
-    Condition type, in CamelCase or domain-prefixed CamelCase.
     """
 
 
