@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from codegen import apidocs, bundle, models
+from codegen import apidocs, builtin_schemas, bundle, models
 from codegen.crdfiles import CRD_DIR, REPO_ROOT, CRDError, display_path, load_all
 from codegen.structural import check_crd
 
@@ -30,6 +30,7 @@ def expected_files(crd_dir: Path = CRD_DIR) -> dict[Path, str]:
     files = models.render(crds)
     files[DOCS_PATH] = apidocs.render(crds)
     files.update(bundle.render(crds))
+    files.update(builtin_schemas.render_files())
     return files
 
 
