@@ -1,0 +1,228 @@
+"""Immutable xDS snapshots whose resources are serialised once, whatever the number of streams.
+
+``Snapshot.build(version, {type_url: [messages]})`` serialises every resource (deterministically) into
+the bytes of a ``google.protobuf.Any`` already framed as a ``DiscoveryResponse.resources`` element, and
+gives it a per-resource version (a hash of those bytes) for delta xDS. Per type, the version sent as
+SotW ``version_info`` is a hash of the names and per-resource versions: identical content gives an
+identical version, so re-publishing unchanged resources sends nothing.
+
+A snapshot keeps no protobuf messages, only bytes and the names each Listener and Cluster refers to,
+which ``missing_references()`` checks. ``with_resources()`` derives a snapshot that changes one type and
+shares every other type's ``TypeResources`` (and their encoded bytes) with its parent.
+"""
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from contour.xds import typeurls, wire
+from contour.xds.references import Reference, references_of
+
+# DiscoveryResponse.resources and DeltaDiscoveryResponse.resources are both field 2; Any.type_url is
+# field 1 and Any.value field 2; Resource.version is 1, Resource.resource 2, Resource.name 3.
+_RESOURCES_FIELD = 2
+_ANY_TYPE_URL = 1
+_ANY_VALUE = 2
+_DELTA_VERSION = 1
+_DELTA_RESOURCE = 2
+_DELTA_NAME = 3
+
+_SELECTION_MEMO = 16
+
+
+def _short_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One serialised resource.
+
+    ``encoded`` is ``DiscoveryResponse.resources`` field framing + the Any; ``encoded[any_start:]`` is the
+    Any itself. ``version`` is a hash of the serialised message. ``references`` are the RDS/EDS/SDS
+    resources it needs (Listeners and Clusters only).
+    """
+
+    name: str
+    version: str
+    encoded: bytes
+    any_start: int
+    references: tuple[Reference, ...] = ()
+
+    @classmethod
+    def from_message(cls, type_url: str, message: Any) -> "Resource":
+        """Serialise ``message`` once (deterministically) and frame it as an Any."""
+        value = message.SerializeToString(deterministic=True)
+        url = type_url.encode()
+        any_body = wire.header(_ANY_TYPE_URL, len(url)) + url + wire.header(_ANY_VALUE, len(value))
+        any_length = len(any_body) + len(value)
+        framing = wire.header(_RESOURCES_FIELD, any_length)
+        return cls(
+            name=typeurls.resource_name(message),
+            version=_short_hash(value),
+            encoded=b"".join((framing, any_body, value)),
+            any_start=len(framing),
+            references=references_of(type_url, message),
+        )
+
+    def any_bytes(self) -> memoryview:
+        """The serialised ``google.protobuf.Any``."""
+        return memoryview(self.encoded)[self.any_start :]
+
+    def delta_encoded(self) -> bytes:
+        """This resource as one ``DeltaDiscoveryResponse.resources`` element (a ``Resource`` message)."""
+        any_view = self.any_bytes()
+        version = self.version.encode()
+        name = self.name.encode()
+        head = b"".join(
+            (wire.header(_DELTA_VERSION, len(version)), version, wire.header(_DELTA_RESOURCE, len(any_view)))
+        )
+        tail = wire.header(_DELTA_NAME, len(name)) + name
+        inner_length = len(head) + len(any_view) + len(tail)
+        return b"".join((wire.header(_RESOURCES_FIELD, inner_length), head, any_view, tail))
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The resources a SotW subscription gets: names sent, a fingerprint of them, the encoded body."""
+
+    names: tuple[str, ...]
+    fingerprint: str
+    body: bytes
+
+
+class TypeResources:
+    """Every resource of one type in a snapshot, keyed by name, with the type's content version.
+
+    Shared by every stream (and by derived snapshots when the type did not change). Joined bodies and
+    delta encodings are computed on first use and memoised here, so N streams pay for them once.
+    """
+
+    __slots__ = ("_delta", "_selections", "resources", "type_url", "version")
+
+    def __init__(self, type_url: str, resources: Mapping[str, Resource]) -> None:
+        self.type_url = type_url
+        self.resources: Mapping[str, Resource] = dict(sorted(resources.items()))
+        self.version = _short_hash(
+            "\n".join(f"{name}\0{r.version}" for name, r in self.resources.items()).encode()
+        )
+        self._selections: dict[frozenset[str] | None, Selection] = {}
+        self._delta: dict[str, bytes] = {}
+
+    def select(self, names: frozenset[str] | None) -> Selection:
+        """The resources a SotW request for ``names`` gets (``None``: wildcard, every resource).
+
+        Names that do not exist are left out. The fingerprint is the type version for a wildcard, else
+        a hash of the selected names and versions, so an unrelated change sends nothing.
+        """
+        memo = self._selections.get(names)
+        if memo is not None:
+            return memo
+        if names is None:
+            chosen = list(self.resources.values())
+            fingerprint = self.version
+        else:
+            chosen = [self.resources[n] for n in sorted(names) if n in self.resources]
+            fingerprint = _short_hash("\n".join(f"{r.name}\0{r.version}" for r in chosen).encode())
+        selection = Selection(
+            names=tuple(r.name for r in chosen),
+            fingerprint=fingerprint,
+            body=b"".join(r.encoded for r in chosen),
+        )
+        if len(self._selections) >= _SELECTION_MEMO:
+            self._selections.pop(next(iter(self._selections)))
+        self._selections[names] = selection
+        return selection
+
+    def delta_encoded(self, name: str) -> bytes:
+        """The named resource framed as a delta ``Resource`` element, memoised."""
+        encoded = self._delta.get(name)
+        if encoded is None:
+            encoded = self.resources[name].delta_encoded()
+            self._delta[name] = encoded
+        return encoded
+
+
+# One shared empty set per type, so a stream sees the same object while a type stays absent.
+_EMPTY: dict[str, TypeResources] = {t: TypeResources(t, {}) for t in typeurls.MESSAGE_CLASSES}
+
+
+class Snapshot:
+    """A version string plus, per type URL, the resources of that type. Immutable once built."""
+
+    __slots__ = ("types", "version")
+
+    def __init__(self, version: str, types: Mapping[str, TypeResources]) -> None:
+        self.version = version
+        self.types: Mapping[str, TypeResources] = dict(types)
+
+    @classmethod
+    def build(cls, version: str, resources: Mapping[str, Iterable[Any]]) -> "Snapshot":
+        """Serialise protobuf messages grouped by type URL into a snapshot.
+
+        Raises ``ValueError`` for an unknown type URL, a message of another type, or a duplicate name:
+        those are bugs in the caller, not user input.
+        """
+        types: dict[str, TypeResources] = {}
+        for type_url, messages in resources.items():
+            expected = typeurls.MESSAGE_CLASSES.get(type_url)
+            if expected is None:
+                raise ValueError(f"unknown xDS type URL {type_url!r}")
+            by_name: dict[str, Resource] = {}
+            for message in messages:
+                if not isinstance(message, expected):
+                    raise ValueError(f"{type(message).__name__} given for {type_url}")
+                resource = Resource.from_message(type_url, message)
+                if resource.name in by_name:
+                    raise ValueError(f"duplicate {typeurls.SHORT_NAMES[type_url]} resource {resource.name!r}")
+                by_name[resource.name] = resource
+            types[type_url] = TypeResources(type_url, by_name)
+        return cls(version, types)
+
+    def of_type(self, type_url: str) -> TypeResources:
+        """The resources of one type (an empty set for a type the snapshot does not have)."""
+        found = self.types.get(type_url)
+        if found is None:
+            found = _EMPTY.get(type_url) or TypeResources(type_url, {})
+        return found
+
+    def type_version(self, type_url: str) -> str:
+        """The SotW ``version_info`` of one type."""
+        return self.of_type(type_url).version
+
+    def missing_references(self) -> list[Reference]:
+        """Every RDS, EDS and SDS resource a Listener or Cluster refers to that this snapshot lacks.
+
+        Sorted and without duplicates; empty when the snapshot is consistent. The caller decides what to
+        do (publish anyway, or keep the previous snapshot).
+        """
+        missing: set[Reference] = set()
+        for type_url in (typeurls.LISTENER, typeurls.CLUSTER):
+            for resource in self.of_type(type_url).resources.values():
+                for ref in resource.references:
+                    if ref.name not in self.of_type(ref.type_url).resources:
+                        missing.add(ref)
+        return sorted(missing)
+
+    def with_resources(
+        self, version: str, type_url: str, upserts: Iterable[Any] = (), removals: Iterable[str] = ()
+    ) -> "Snapshot":
+        """A new snapshot where one type has ``upserts`` added or replaced and ``removals`` deleted.
+
+        Every other type's ``TypeResources`` is shared with this snapshot, not rebuilt.
+        """
+        expected = typeurls.MESSAGE_CLASSES.get(type_url)
+        if expected is None:
+            raise ValueError(f"unknown xDS type URL {type_url!r}")
+        resources = dict(self.of_type(type_url).resources)
+        for name in removals:
+            resources.pop(name, None)
+        for message in upserts:
+            if not isinstance(message, expected):
+                raise ValueError(f"{type(message).__name__} given for {type_url}")
+            resource = Resource.from_message(type_url, message)
+            resources[resource.name] = resource
+        types = dict(self.types)
+        types[type_url] = TypeResources(type_url, resources)
+        return Snapshot(version, types)
