@@ -124,6 +124,11 @@ def render() -> str:
     # The upstream OpenAPI document spells these two as strings with a format, not as unions.
     schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"type": "string", "format": "int-or-string"}
     schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"] = {"type": "string"}
+    # Definitions that hold any JSON (a CRD's default, example and nested schemas) have no schema of
+    # their own; marking them keeps pruning and unknown-field checks out of them, as the real server does.
+    for name, schema in schemas.items():
+        if not schema:
+            schemas[name] = {"x-kubernetes-preserve-unknown-fields": True}
     document = {
         "kubeVersion": KUBE_VERSION,
         "kinds": [

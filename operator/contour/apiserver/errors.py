@@ -49,9 +49,10 @@ class APIError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         }
+        if self.reason:  # the real server leaves an unknown reason out rather than sending ""
+            body["reason"] = self.reason
         if self.details:
             body["details"] = self.details
         return body
