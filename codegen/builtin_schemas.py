@@ -90,6 +90,9 @@ def to_openapi(node: Any) -> Any:
         out.pop("type", None)
         out.pop("format", None)
         out["x-kubernetes-int-or-string"] = True
+    if out.get("type") == "object" and "properties" not in out and "additionalProperties" not in out:
+        # A free-form object (FieldsV1, RawExtension): the real server stores whatever it holds.
+        out["x-kubernetes-preserve-unknown-fields"] = True
     if "$ref" in out and len(out) > 1:
         # OpenAPI v3 ignores siblings of $ref; Kubernetes wraps the reference in allOf instead.
         out = {"allOf": [{"$ref": out.pop("$ref")}], **out}

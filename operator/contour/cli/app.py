@@ -7,6 +7,10 @@ import platform
 import typer
 
 from contour import __version__
+from contour.cli.apiserver import register as register_apiserver
+from contour.cli.bootstrap import register as register_bootstrap
+from contour.cli.certgen import register as register_certgen
+from contour.cli.echo import register as register_echo
 
 app = typer.Typer(
     name="contour",
@@ -25,6 +29,12 @@ def _root() -> None:
 def version() -> None:
     """Print the version of this build of Contour."""
     typer.echo(f"contour {__version__} (python {platform.python_version()})")
+
+
+register_bootstrap(app)
+register_certgen(app)
+register_echo(app)
+register_apiserver(app)
 
 
 def main() -> None:
