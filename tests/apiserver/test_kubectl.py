@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -74,9 +77,16 @@ def test_server_side_apply_and_conflict(server: APIServerProcess, tmp_path: Path
     assert managers["kubectl"]["operation"] == "Apply"
     assert "f:owned" in json.dumps(managers["kubectl"]["fieldsV1"])
     other = yaml.safe_dump(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa", "namespace": "default"}, "data": {"shared": "b"}}
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "ssa", "namespace": "default"},
+            "data": {"shared": "b"},
+        }
     )
-    conflict = server.kubectl("apply", "--server-side", "--field-manager", "other", "-f", "-", input=other, check=False)
+    conflict = server.kubectl(
+        "apply", "--server-side", "--field-manager", "other", "-f", "-", input=other, check=False
+    )
     assert conflict.returncode != 0
     assert "conflict" in conflict.stderr.lower() and "shared" in conflict.stderr
     forced = server.kubectl(
@@ -87,7 +97,12 @@ def test_server_side_apply_and_conflict(server: APIServerProcess, tmp_path: Path
     assert cm["data"]["shared"] == "b"
     # the first manager stops applying "owned": the field it alone owned is removed
     dropped = yaml.safe_dump(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa", "namespace": "default"}, "data": {}}
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "ssa", "namespace": "default"},
+            "data": {},
+        }
     )
     server.kubectl("apply", "--server-side", "-f", "-", input=dropped)
     cm = json.loads(server.kubectl("get", "configmap", "ssa", "-o", "json").stdout)
@@ -98,11 +113,17 @@ def test_server_side_apply_and_conflict(server: APIServerProcess, tmp_path: Path
     ("patch_type", "patch", "expected_fqdn"),
     [
         ("merge", '{"spec":{"virtualhost":{"fqdn":"merge.example.com"}}}', "merge.example.com"),
-        ("json", '[{"op":"replace","path":"/spec/virtualhost/fqdn","value":"json.example.com"}]', "json.example.com"),
+        (
+            "json",
+            '[{"op":"replace","path":"/spec/virtualhost/fqdn","value":"json.example.com"}]',
+            "json.example.com",
+        ),
     ],
     ids=["merge-patch", "json-patch"],
 )
-def test_patch_custom_resource(server: APIServerProcess, patch_type: str, patch: str, expected_fqdn: str) -> None:
+def test_patch_custom_resource(
+    server: APIServerProcess, patch_type: str, patch: str, expected_fqdn: str
+) -> None:
     name = f"patch-{patch_type}"
     server.kubectl("apply", "-f", "-", input=proxy_manifest(name, "before.example.com"))
     server.kubectl("patch", "httpproxy", name, "--type", patch_type, "-p", patch)
@@ -142,11 +163,21 @@ def test_strategic_patch_merges_containers_by_name(server: APIServerProcess) -> 
 def test_strategic_patch_on_custom_resource_is_unsupported(server: APIServerProcess) -> None:
     server.kubectl("apply", "-f", "-", input=proxy_manifest("smp-cr", "smp.example.com"))
     result = server.kubectl(
-        "patch", "httpproxy", "smp-cr", "--type", "strategic", "-p", '{"spec":{"virtualhost":{"fqdn":"x.example.com"}}}',
+        "patch",
+        "httpproxy",
+        "smp-cr",
+        "--type",
+        "strategic",
+        "-p",
+        '{"spec":{"virtualhost":{"fqdn":"x.example.com"}}}',
         check=False,
     )
     assert result.returncode != 0
-    assert "UnsupportedMediaType" in result.stderr or "unknown format" in result.stderr or "not supported" in result.stderr
+    assert (
+        "UnsupportedMediaType" in result.stderr
+        or "unknown format" in result.stderr
+        or "not supported" in result.stderr
+    )
 
 
 def test_edit_through_an_editor_script(server: APIServerProcess, tmp_path: Path) -> None:
@@ -195,7 +226,17 @@ def test_wait_for_condition_set_through_status(server: APIServerProcess) -> None
                 ],
             }
         }
-        server.kubectl("patch", "httpproxy", "waited", "--subresource", "status", "--type", "merge", "-p", json.dumps(status))
+        server.kubectl(
+            "patch",
+            "httpproxy",
+            "waited",
+            "--subresource",
+            "status",
+            "--type",
+            "merge",
+            "-p",
+            json.dumps(status),
+        )
         out, err = waiter.communicate(timeout=30)
     finally:
         if waiter.poll() is None:
@@ -209,30 +250,35 @@ def test_wait_for_condition_set_through_status(server: APIServerProcess) -> None
 
 def test_get_watch_prints_changes(server: APIServerProcess) -> None:
     watcher = subprocess.Popen(
-        [KUBECTL, "get", "configmaps", "-w", "--output-watch-events", "-o", "name"],
+        [KUBECTL, "get", "configmaps", "-w", "--output-watch-events"],
         env={"KUBECONFIG": str(server.kubeconfig), "HOME": str(server.state_dir.parent)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines: list[str] = []
-    try:
-        time.sleep(0)  # the watch starts with the list; the events below come after it either way
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
         assert watcher.stdout is not None
+        for line in watcher.stdout:
+            lines.put(line.strip())
+
+    threading.Thread(target=read, daemon=True).start()
+    events: list[str] = []
+    try:
         server.kubectl("create", "configmap", "watched", "--from-literal=a=1")
         server.kubectl("patch", "configmap", "watched", "-p", '{"data":{"a":"2"}}')
         server.kubectl("delete", "configmap", "watched")
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not any("DELETED" in line and "watched" in line for line in lines):
-            line = watcher.stdout.readline()
-            if not line:
-                break
-            lines.append(line.strip())
+        while "DELETED" not in events and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                columns = lines.get(timeout=0.5).split()
+                if len(columns) > 1 and columns[1] == "watched":
+                    events.append(columns[0])
     finally:
         watcher.kill()
         watcher.wait()
-    events = [line.split()[0] for line in lines if "configmap/watched" in line]
-    assert events[-3:] == ["ADDED", "MODIFIED", "DELETED"], lines
+    assert events == ["ADDED", "MODIFIED", "DELETED"]
 
 
 def test_invalid_custom_resource_is_rejected_with_field_path(server: APIServerProcess) -> None:
@@ -270,10 +316,23 @@ def test_new_crd_is_served_and_removed_with_its_objects(server: APIServerProcess
     spec = yaml.safe_load(crd)["spec"]
     kind, plural = spec["names"]["kind"], spec["names"]["plural"]
     version = next(v["name"] for v in spec["versions"] if v.get("storage"))
-    wait_for(lambda: plural in server.kubectl("api-resources", check=False).stdout, message="new CRD in discovery")
-    server.kubectl("create", "-f", "-", input=yaml.safe_dump(
-        {"apiVersion": f"{spec['group']}/{version}", "kind": kind, "metadata": {"name": "w1", "namespace": "default"}, "spec": {}}
-    ), check=False)
+    wait_for(
+        lambda: plural in server.kubectl("api-resources", check=False).stdout, message="new CRD in discovery"
+    )
+    server.kubectl(
+        "create",
+        "-f",
+        "-",
+        input=yaml.safe_dump(
+            {
+                "apiVersion": f"{spec['group']}/{version}",
+                "kind": kind,
+                "metadata": {"name": "w1", "namespace": "default"},
+                "spec": {},
+            }
+        ),
+        check=False,
+    )
     server.kubectl("delete", "crd", f"{plural}.{spec['group']}")
     gone = server.kubectl("get", plural, check=False)
     assert gone.returncode != 0

@@ -14,7 +14,9 @@ def test_acknowledged_writes_survive_kill_9(fresh_server: APIServerProcess) -> N
     acknowledged: dict[str, str] = {}
     with fresh_server.client() as client:
         for index in range(30):
-            response = client.post(CONFIGMAPS, json={"metadata": {"name": f"p{index}"}, "data": {"i": str(index)}})
+            response = client.post(
+                CONFIGMAPS, json={"metadata": {"name": f"p{index}"}, "data": {"i": str(index)}}
+            )
             assert response.status_code == 201
             acknowledged[f"p{index}"] = response.json()["metadata"]["resourceVersion"]
         deleted = client.delete(CONFIGMAPS + "/p0")
@@ -33,14 +35,26 @@ def test_watch_resumes_across_restart(fresh_server: APIServerProcess) -> None:
     fresh_server.start()
     with fresh_server.client() as client:
         created = client.post(CONFIGMAPS, json={"metadata": {"name": "resume"}, "data": {"v": "1"}}).json()
-        client.patch(CONFIGMAPS + "/resume", json={"data": {"v": "2"}}, headers={"Content-Type": "application/merge-patch+json"})
+        client.patch(
+            CONFIGMAPS + "/resume",
+            json={"data": {"v": "2"}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
     port = fresh_server.port
     fresh_server.kill()
     fresh_server.port = port
     fresh_server.start()
     with fresh_server.client() as client:
-        client.patch(CONFIGMAPS + "/resume", json={"data": {"v": "3"}}, headers={"Content-Type": "application/merge-patch+json"})
-        params = {"watch": "1", "resourceVersion": created["metadata"]["resourceVersion"], "timeoutSeconds": "3"}
+        client.patch(
+            CONFIGMAPS + "/resume",
+            json={"data": {"v": "3"}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        params = {
+            "watch": "1",
+            "resourceVersion": created["metadata"]["resourceVersion"],
+            "timeoutSeconds": "3",
+        }
         seen = []
         with client.stream("GET", CONFIGMAPS, params=params) as response:
             for line in response.iter_lines():
@@ -55,11 +69,15 @@ def test_watch_resumes_across_restart(fresh_server: APIServerProcess) -> None:
 def test_resource_versions_keep_increasing_after_restart(fresh_server: APIServerProcess) -> None:
     fresh_server.start()
     with fresh_server.client() as client:
-        before = int(client.post(CONFIGMAPS, json={"metadata": {"name": "rv1"}}).json()["metadata"]["resourceVersion"])
+        before = int(
+            client.post(CONFIGMAPS, json={"metadata": {"name": "rv1"}}).json()["metadata"]["resourceVersion"]
+        )
     port = fresh_server.port
     fresh_server.kill()
     fresh_server.port = port
     fresh_server.start()
     with fresh_server.client() as client:
-        after = int(client.post(CONFIGMAPS, json={"metadata": {"name": "rv2"}}).json()["metadata"]["resourceVersion"])
+        after = int(
+            client.post(CONFIGMAPS, json={"metadata": {"name": "rv2"}}).json()["metadata"]["resourceVersion"]
+        )
     assert after > before

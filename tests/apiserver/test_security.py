@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,11 @@ def test_binds_loopback_by_default(fresh_server: APIServerProcess) -> None:
         pass
     listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
     port_hex = f"{fresh_server.port:04X}"
-    local = [line.split()[1] for line in listening if line.split()[1].endswith(":" + port_hex) and line.split()[3] == "0A"]
+    local = [
+        line.split()[1]
+        for line in listening
+        if line.split()[1].endswith(":" + port_hex) and line.split()[3] == "0A"
+    ]
     assert local == ["0100007F:" + port_hex]  # 127.0.0.1 in /proc's little-endian hex
 
 
@@ -65,7 +70,7 @@ def test_tls_serves_https_with_a_kubeconfig_kubectl_trusts(tmp_path: Path) -> No
 
 
 @pytest.fixture(scope="module")
-def client(server: APIServerProcess) -> httpx.Client:
+def client(server: APIServerProcess) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
 
@@ -82,7 +87,9 @@ def client(server: APIServerProcess) -> httpx.Client:
     ],
     ids=["malformed-json", "malformed-yaml", "empty", "not-an-object", "not-utf8", "deeply-nested"],
 )
-def test_malformed_bodies_are_400_and_change_nothing(client: httpx.Client, content: bytes, content_type: str, code: int) -> None:
+def test_malformed_bodies_are_400_and_change_nothing(
+    client: httpx.Client, content: bytes, content_type: str, code: int
+) -> None:
     before = client.get(CONFIGMAPS).json()["metadata"]["resourceVersion"]
     response = client.post(CONFIGMAPS, content=content, headers={"Content-Type": content_type})
     assert response.status_code == code, response.text
@@ -99,7 +106,11 @@ def test_body_over_3_mib_is_413(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/apis/nothing.example.com/v1/things", "/api/v1/namespaces/default/nothings", "/apis/projectcontour.io/v9/httpproxies"],
+    [
+        "/apis/nothing.example.com/v1/things",
+        "/api/v1/namespaces/default/nothings",
+        "/apis/projectcontour.io/v9/httpproxies",
+    ],
     ids=["unknown-group", "unknown-resource", "unknown-version"],
 )
 def test_unknown_resources_are_404(client: httpx.Client, path: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -31,7 +32,7 @@ def namespace(client: httpx.Client, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def client(server: APIServerProcess) -> httpx.Client:
+def client(server: APIServerProcess) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
 
@@ -46,21 +47,39 @@ def test_create_sets_identity_and_generation(client: httpx.Client) -> None:
 def test_generation_bumps_on_spec_change_only(client: httpx.Client) -> None:
     url = PROXIES.format(ns="default") + "/gen"
     created = client.post(PROXIES.format(ns="default"), json=proxy("gen")).json()
-    labelled = client.patch(url, json={"metadata": {"labels": {"a": "b"}}}, headers={"Content-Type": "application/merge-patch+json"}).json()
+    labelled = client.patch(
+        url,
+        json={"metadata": {"labels": {"a": "b"}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    ).json()
     assert labelled["metadata"]["generation"] == 1
     assert labelled["metadata"]["resourceVersion"] != created["metadata"]["resourceVersion"]
-    status = client.patch(url + "/status", json={"status": {"currentStatus": "valid"}}, headers={"Content-Type": "application/merge-patch+json"}).json()
+    status = client.patch(
+        url + "/status",
+        json={"status": {"currentStatus": "valid"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    ).json()
     assert status["metadata"]["generation"] == 1 and status["status"]["currentStatus"] == "valid"
-    changed = client.patch(url, json={"spec": {"virtualhost": {"fqdn": "b.example.com"}}}, headers={"Content-Type": "application/merge-patch+json"}).json()
+    changed = client.patch(
+        url,
+        json={"spec": {"virtualhost": {"fqdn": "b.example.com"}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    ).json()
     assert changed["metadata"]["generation"] == 2
     assert changed["status"]["currentStatus"] == "valid"
 
 
 def test_main_resource_write_ignores_status_and_status_write_ignores_spec(client: httpx.Client) -> None:
-    created = client.post(PROXIES.format(ns="default"), json={**proxy("split"), "status": {"currentStatus": "x"}}).json()
+    created = client.post(
+        PROXIES.format(ns="default"), json={**proxy("split"), "status": {"currentStatus": "x"}}
+    ).json()
     assert "status" not in created or created["status"].get("currentStatus") != "x"
     url = PROXIES.format(ns="default") + "/split"
-    body = {**created, "spec": {**created["spec"], "virtualhost": {"fqdn": "ignored.example.com"}}, "status": {"currentStatus": "valid"}}
+    body = {
+        **created,
+        "spec": {**created["spec"], "virtualhost": {"fqdn": "ignored.example.com"}},
+        "status": {"currentStatus": "valid"},
+    }
     updated = client.put(url + "/status", json=body).json()
     assert updated["status"]["currentStatus"] == "valid"
     assert updated["spec"]["virtualhost"]["fqdn"] == "a.example.com"
@@ -75,14 +94,18 @@ def test_no_op_update_keeps_resource_version(client: httpx.Client) -> None:
 def test_stale_resource_version_is_a_conflict(client: httpx.Client) -> None:
     created = client.post(PROXIES.format(ns="default"), json=proxy("stale")).json()
     url = PROXIES.format(ns="default") + "/stale"
-    client.patch(url, json={"metadata": {"labels": {"x": "1"}}}, headers={"Content-Type": "application/merge-patch+json"})
+    client.patch(
+        url,
+        json={"metadata": {"labels": {"x": "1"}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     response = client.put(url, json=created)
     assert response.status_code == 409
     status = response.json()
     assert status["reason"] == "Conflict" and status["code"] == 409
     assert status["message"] == (
-        'Operation cannot be fulfilled on httpproxies.projectcontour.io "stale": the object has been modified; '
-        "please apply your changes to the latest version and try again"
+        'Operation cannot be fulfilled on httpproxies.projectcontour.io "stale": '
+        "the object has been modified; please apply your changes to the latest version and try again"
     )
     assert status["details"] == {"name": "stale", "group": "projectcontour.io", "kind": "httpproxies"}
 
@@ -163,7 +186,9 @@ def test_field_selectors(client: httpx.Client) -> None:
     namespace(client, "fields")
     for name in ("one", "two"):
         client.post(CONFIGMAPS.format(ns="fields"), json={"metadata": {"name": name}})
-    items = client.get("/api/v1/configmaps", params={"fieldSelector": "metadata.name=two,metadata.namespace=fields"}).json()["items"]
+    items = client.get(
+        "/api/v1/configmaps", params={"fieldSelector": "metadata.name=two,metadata.namespace=fields"}
+    ).json()["items"]
     assert [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in items] == [("fields", "two")]
     bad = client.get("/api/v1/configmaps", params={"fieldSelector": "spec.nothing=1"})
     assert bad.status_code == 400 and "field label not supported" in bad.json()["message"]
@@ -182,17 +207,30 @@ def read_events(client: httpx.Client, url: str, params: dict[str, str], count: i
 
 def test_watch_from_resource_version_replays_changes(client: httpx.Client) -> None:
     namespace(client, "watching")
-    first = client.post(CONFIGMAPS.format(ns="watching"), json={"metadata": {"name": "w"}, "data": {"v": "1"}}).json()
+    first = client.post(
+        CONFIGMAPS.format(ns="watching"), json={"metadata": {"name": "w"}, "data": {"v": "1"}}
+    ).json()
     rv = first["metadata"]["resourceVersion"]
-    client.patch(CONFIGMAPS.format(ns="watching") + "/w", json={"data": {"v": "2"}}, headers={"Content-Type": "application/merge-patch+json"})
+    client.patch(
+        CONFIGMAPS.format(ns="watching") + "/w",
+        json={"data": {"v": "2"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     client.delete(CONFIGMAPS.format(ns="watching") + "/w")
-    events = read_events(client, CONFIGMAPS.format(ns="watching"), {"resourceVersion": rv, "timeoutSeconds": "5"}, 2)
+    events = read_events(
+        client, CONFIGMAPS.format(ns="watching"), {"resourceVersion": rv, "timeoutSeconds": "5"}, 2
+    )
     assert [e["type"] for e in events] == ["MODIFIED", "DELETED"]
     assert events[0]["object"]["data"] == {"v": "2"}
 
 
 def test_watch_sends_bookmarks_when_asked(client: httpx.Client) -> None:
-    events = read_events(client, CONFIGMAPS.format(ns="default"), {"resourceVersion": "1", "allowWatchBookmarks": "true", "timeoutSeconds": "5"}, 200)
+    events = read_events(
+        client,
+        CONFIGMAPS.format(ns="default"),
+        {"resourceVersion": "1", "allowWatchBookmarks": "true", "timeoutSeconds": "5"},
+        200,
+    )
     # rv 1 may be too old in a long-lived server: then the first event is the 410 ERROR
     assert events
 
@@ -202,31 +240,51 @@ def test_watch_too_old_resource_version_is_410(fresh_server: APIServerProcess) -
     with fresh_server.client() as c:
         for index in range(40):
             c.post(CONFIGMAPS.format(ns="default"), json={"metadata": {"name": f"h{index}"}})
-        events = read_events(c, CONFIGMAPS.format(ns="default"), {"resourceVersion": "2", "timeoutSeconds": "5"}, 1)
+        events = read_events(
+            c, CONFIGMAPS.format(ns="default"), {"resourceVersion": "2", "timeoutSeconds": "5"}, 1
+        )
     assert events[0]["type"] == "ERROR"
     status = events[0]["object"]
-    assert status["code"] == 410 and status["reason"] == "Expired" and "too old resource version" in status["message"]
+    assert (
+        status["code"] == 410
+        and status["reason"] == "Expired"
+        and "too old resource version" in status["message"]
+    )
 
 
 def test_watch_timeout_ends_the_stream(client: httpx.Client) -> None:
-    with client.stream("GET", CONFIGMAPS.format(ns="default"), params={"watch": "1", "timeoutSeconds": "1", "resourceVersion": "0"}) as response:
+    with client.stream(
+        "GET",
+        CONFIGMAPS.format(ns="default"),
+        params={"watch": "1", "timeoutSeconds": "1", "resourceVersion": "0"},
+    ) as response:
         lines = list(response.iter_lines())
     assert all(json.loads(line)["type"] == "ADDED" for line in lines if line)
 
 
 def test_finalizers_hold_deletion_until_removed(client: httpx.Client) -> None:
     url = CONFIGMAPS.format(ns="default") + "/held"
-    client.post(CONFIGMAPS.format(ns="default"), json={"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+    client.post(
+        CONFIGMAPS.format(ns="default"),
+        json={"metadata": {"name": "held", "finalizers": ["example.com/hold"]}},
+    )
     deleting = client.delete(url)
     assert deleting.status_code == 200
     body = client.get(url).json()
     assert body["metadata"]["deletionTimestamp"]
-    client.patch(url, json={"metadata": {"finalizers": None}}, headers={"Content-Type": "application/merge-patch+json"})
+    client.patch(
+        url, json={"metadata": {"finalizers": None}}, headers={"Content-Type": "application/merge-patch+json"}
+    )
     assert client.get(url).status_code == 404
 
 
 def owner_ref(owner: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"]}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+    }
 
 
 @pytest.mark.parametrize("policy", ["Background", "Foreground"])
@@ -234,18 +292,31 @@ def test_owner_deletion_collects_dependents(client: httpx.Client, policy: str) -
     ns = f"gc-{policy.lower()}"
     namespace(client, ns)
     owner = client.post(CONFIGMAPS.format(ns=ns), json={"metadata": {"name": "owner"}}).json()
-    client.post(CONFIGMAPS.format(ns=ns), json={"metadata": {"name": "dep", "ownerReferences": [owner_ref(owner)]}})
+    client.post(
+        CONFIGMAPS.format(ns=ns), json={"metadata": {"name": "dep", "ownerReferences": [owner_ref(owner)]}}
+    )
     client.request("DELETE", CONFIGMAPS.format(ns=ns) + "/owner", json={"propagationPolicy": policy})
-    wait_for(lambda: client.get(CONFIGMAPS.format(ns=ns) + "/dep").status_code == 404, message="dependent collected")
+    wait_for(
+        lambda: client.get(CONFIGMAPS.format(ns=ns) + "/dep").status_code == 404,
+        message="dependent collected",
+    )
     wait_for(lambda: client.get(CONFIGMAPS.format(ns=ns) + "/owner").status_code == 404, message="owner gone")
 
 
 def test_orphan_deletion_keeps_dependents(client: httpx.Client) -> None:
     namespace(client, "gc-orphan")
     owner = client.post(CONFIGMAPS.format(ns="gc-orphan"), json={"metadata": {"name": "owner"}}).json()
-    client.post(CONFIGMAPS.format(ns="gc-orphan"), json={"metadata": {"name": "dep", "ownerReferences": [owner_ref(owner)]}})
-    client.request("DELETE", CONFIGMAPS.format(ns="gc-orphan") + "/owner", json={"propagationPolicy": "Orphan"})
-    wait_for(lambda: client.get(CONFIGMAPS.format(ns="gc-orphan") + "/owner").status_code == 404, message="owner gone")
+    client.post(
+        CONFIGMAPS.format(ns="gc-orphan"),
+        json={"metadata": {"name": "dep", "ownerReferences": [owner_ref(owner)]}},
+    )
+    client.request(
+        "DELETE", CONFIGMAPS.format(ns="gc-orphan") + "/owner", json={"propagationPolicy": "Orphan"}
+    )
+    wait_for(
+        lambda: client.get(CONFIGMAPS.format(ns="gc-orphan") + "/owner").status_code == 404,
+        message="owner gone",
+    )
     dep = client.get(CONFIGMAPS.format(ns="gc-orphan") + "/dep").json()
     assert "ownerReferences" not in dep["metadata"]
 
@@ -257,7 +328,9 @@ def test_namespace_deletion_cascades(client: httpx.Client) -> None:
     client.delete("/api/v1/namespaces/doomed-ns")
     refused = client.post(CONFIGMAPS.format(ns="doomed-ns"), json={"metadata": {"name": "late"}})
     assert refused.status_code in (403, 404)
-    wait_for(lambda: client.get("/api/v1/namespaces/doomed-ns").status_code == 404, message="namespace removed")
+    wait_for(
+        lambda: client.get("/api/v1/namespaces/doomed-ns").status_code == 404, message="namespace removed"
+    )
     assert client.get(PROXIES.format(ns="doomed-ns") + "/inside").status_code == 404
 
 
@@ -278,7 +351,9 @@ def test_invalid_custom_resource_status_shape(client: httpx.Client) -> None:
     assert status["details"]["group"] == "projectcontour.io"
     causes = status["details"]["causes"]
     assert [c["field"] for c in causes] == ["spec.routes[0].services[0].port"]
-    assert status["message"].startswith('HTTPProxy.projectcontour.io "invalid" is invalid: spec.routes[0].services[0].port')
+    assert status["message"].startswith(
+        'HTTPProxy.projectcontour.io "invalid" is invalid: spec.routes[0].services[0].port'
+    )
 
 
 def test_cel_rule_violation_is_422(client: httpx.Client) -> None:
@@ -298,7 +373,10 @@ def test_cel_rule_violation_is_422(client: httpx.Client) -> None:
 
 def test_table_for_httpproxy(client: httpx.Client) -> None:
     client.post(PROXIES.format(ns="default"), json=proxy("tabled", "tabled.example.com"))
-    table = client.get(PROXIES.format(ns="default") + "/tabled", headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).json()
+    table = client.get(
+        PROXIES.format(ns="default") + "/tabled",
+        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+    ).json()
     assert table["kind"] == "Table"
     names = [c["name"] for c in table["columnDefinitions"]]
     assert names[:2] == ["Name", "FQDN"]

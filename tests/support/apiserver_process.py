@@ -31,7 +31,15 @@ class APIServerProcess:
     url: str = ""
 
     def start(self, timeout: float = 30.0) -> APIServerProcess:
-        args = [CONTOUR, "apiserver", "--state-dir", str(self.state_dir), "--port", str(self.port), *self.extra_args]
+        args = [
+            CONTOUR,
+            "apiserver",
+            "--state-dir",
+            str(self.state_dir),
+            "--port",
+            str(self.port),
+            *self.extra_args,
+        ]
         log = (self.state_dir.parent / f"{self.state_dir.name}.log").open("a")
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
         deadline = time.monotonic() + timeout
@@ -66,13 +74,28 @@ class APIServerProcess:
             self.process.wait(5)
             self.process = None
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "HOME": str(self.state_dir.parent), **(env or {})}
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "HOME": str(self.state_dir.parent),
+            **(env or {}),
+        }
         result = subprocess.run(
-            [KUBECTL, *args], input=input, capture_output=True, text=True, env=full_env, timeout=60, check=False
+            [KUBECTL, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=60,
+            check=False,
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def client(self, token: str | None = None) -> httpx.Client:
@@ -80,7 +103,9 @@ class APIServerProcess:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, verify=False)
 
 
-def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02, message: str = "condition") -> Any:
+def wait_for(
+    predicate: Any, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"
+) -> Any:
     """Poll `predicate` until it returns a truthy value; fail with `message` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:

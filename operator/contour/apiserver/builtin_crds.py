@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 _PACKAGE = Path(__file__).resolve().parents[1]
+# libyaml's loader when PyYAML was built with it: ten times faster on 1.5 MB of CRDs.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def crd_dir() -> Path:
@@ -24,7 +26,7 @@ def crd_dir() -> Path:
 def bundled_crds() -> list[dict[str, Any]]:
     crds = []
     for path in sorted(crd_dir().glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text("utf-8")):
+        for document in yaml.load_all(path.read_text("utf-8"), Loader=_LOADER):
             if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
                 crds.append(document)
     return crds

@@ -56,22 +56,14 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MAX_UPDATE_MANAGERS = 10
 _ANNOTATIONS_LIMIT = 256 * 1024
 
+# Never owned by anyone (k8s.io/apimachinery managedfields' stripMetaManager); only these exact paths.
 _STRIPPED = FieldSet.of(
     *(
-        tuple(PathElement.field(name) for name in path)
-        for path in (
-            ("apiVersion",),
-            ("kind",),
-            ("metadata",),
-            ("metadata", "name"),
-            ("metadata", "namespace"),
-            ("metadata", "creationTimestamp"),
-            ("metadata", "selfLink"),
-            ("metadata", "uid"),
-            ("metadata", "clusterName"),
-            ("metadata", "generation"),
-            ("metadata", "managedFields"),
-            ("metadata", "resourceVersion"),
+        tuple(PathElement.field(name) for name in dotted.split("."))
+        for dotted in (
+            *("apiVersion", "kind", "metadata", "metadata.name", "metadata.namespace"),
+            *("metadata.creationTimestamp", "metadata.selfLink", "metadata.uid", "metadata.clusterName"),
+            *("metadata.generation", "metadata.managedFields", "metadata.resourceVersion"),
         )
     )
 )

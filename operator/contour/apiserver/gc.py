@@ -10,10 +10,10 @@ stay; a terminating namespace is emptied and then removed.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from typing import Any
 
+from contour.apiserver.objects import json_copy
 from contour.apiserver.resources import ResourceType
 from contour.apiserver.service import NAMESPACES, APIService, DeleteOptions, WriteOptions
 from contour.apiserver.store import Change
@@ -143,7 +143,7 @@ class GarbageCollector:
             rtype = None if stored is None else self._rtype(resource, stored.obj)
             if stored is None or rtype is None:
                 continue
-            new = copy.deepcopy(stored.obj)
+            new = json_copy(stored.obj)
             owners = [o for o in new["metadata"].get("ownerReferences", []) if o.get("uid") != uid]
             if owners:
                 new["metadata"]["ownerReferences"] = owners

@@ -12,7 +12,9 @@ import asyncio
 import base64
 import json
 import logging
+import secrets
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +62,7 @@ class Handlers:
         self.version = version
         self.ready = True
         self.openapi_documents = OpenAPIDocuments()
+        self.snapshots = ListSnapshots()
 
     # Non-resource endpoints ----------------------------------------------------------------------
 
@@ -247,6 +250,8 @@ class Handlers:
             raise errors.bad_request(f"propagationPolicy: Unsupported value: {propagation!r}")
         preconditions = body.get("preconditions") or {}
         dry_run = body.get("dryRun") or query.getall("dryRun", [])
+        if not isinstance(dry_run, list):
+            raise errors.bad_request("dryRun must be a list")
         return DeleteOptions(
             propagation=propagation,
             precondition_uid=preconditions.get("uid"),
@@ -281,7 +286,7 @@ class Handlers:
             rtype.selectable_fields,
         )
         items = []
-        for stored in self.service.list(rtype, ns if rtype.namespaced else None, selector):
+        for stored in self.service.list_objects(rtype, ns if rtype.namespaced else None, selector):
             meta = stored.obj["metadata"]
             obj, _gone = self.service.delete(rtype, meta.get("namespace", ""), meta["name"], options)
             items.append(obj)
@@ -306,27 +311,29 @@ class Handlers:
             rtype.kind,
             rtype.selectable_fields,
         )
-        items = self.service.list(rtype, namespace, selector)
-        list_rv = self.service.store.rv
-        start = 0
         token = query.get("continue", "")
-        if token:
-            start_key, token_rv = _decode_continue(token)
-            if token_rv < self.service.store.compacted:
-                raise APIError(
-                    410,
-                    "Expired",
-                    CONTINUE_EXPIRED,
-                    {},
-                )
-            list_rv = token_rv
-            start = next((i for i, s in enumerate(items) if _key(s) > start_key), len(items))
         limit_text = query.get("limit", "")
         limit = int(limit_text) if limit_text.isdigit() and int(limit_text) > 0 else 0
+        if token:
+            snapshot_id, start = _decode_continue(token)
+            found = self.snapshots.get(snapshot_id)
+            if found is None or found[0] < self.service.store.compacted:
+                # Like etcd: a list older than the retained history can no longer be continued.
+                raise APIError(410, "Expired", CONTINUE_EXPIRED, {})
+            list_rv, items = found
+        else:
+            items = self.service.list_objects(rtype, namespace, selector)
+            list_rv = self.service.store.rv
+            start = 0
         page = items[start : start + limit] if limit else items[start:]
         metadata: dict[str, Any] = {"resourceVersion": str(list_rv)}
         if limit and start + limit < len(items):
-            metadata["continue"] = _encode_continue(_key(page[-1]), list_rv)
+            # Later pages are served from this list as it was, like the real server's reads at a
+            # resourceVersion: stored objects are never mutated, so keeping the references is enough.
+            if not token:
+                snapshot_id = secrets.token_hex(8)
+            self.snapshots.put(snapshot_id, (list_rv, items))
+            metadata["continue"] = _encode_continue(snapshot_id, start + limit)
             metadata["remainingItemCount"] = len(items) - start - limit
         version = table.table_version(accept)
         if version is not None:
@@ -373,7 +380,7 @@ class Handlers:
             backlog: list[tuple[str, int, dict[str, Any], str]] = []
             error: dict[str, Any] | None = None
             if rv_text in ("", "0") or send_initial:
-                for stored in self.service.list(rtype, namespace, selector):
+                for stored in self.service.list_objects(rtype, namespace, selector):
                     backlog.append(("ADDED", stored.rv, stored.obj, stored.text))
                 start_rv = store.rv
             else:
@@ -400,40 +407,45 @@ class Handlers:
             if error is not None:
                 await response.write(json.dumps({"type": "ERROR", "object": error}).encode() + b"\n")
                 return response
-            last_rv = start_rv
-            chunk = []
-            for kind, rv, obj, text in backlog:
-                chunk.append(self._event(rtype, kind, obj, text, table_format))
-                last_rv = max(last_rv, rv)
-            if send_initial and bookmarks:
-                chunk.append(self._bookmark(rtype, store.rv, initial_end=True))
-            if chunk:
-                await response.write(b"".join(chunk))
-            deadline = time.monotonic() + timeout
-            next_bookmark = time.monotonic() + self.bookmark_interval
-            while True:
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
-                try:
-                    event = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
-                except TimeoutError:
-                    if bookmarks and time.monotonic() >= next_bookmark:
-                        await response.write(self._bookmark(rtype, max(last_rv, store.rv)))
-                        next_bookmark = time.monotonic() + self.bookmark_interval
-                    continue
-                if event is None:
-                    break
-                parts = [self._event(rtype, event.type, event.obj, event.text, table_format)]
-                last_rv = event.rv
-                while not watcher.queue.empty():
-                    queued = watcher.queue.get_nowait()
-                    if queued is None:
+            try:
+                last_rv = start_rv
+                chunk = []
+                for kind, rv, obj, text in backlog:
+                    chunk.append(self._event(rtype, kind, obj, text, table_format))
+                    last_rv = max(last_rv, rv)
+                if send_initial and bookmarks:
+                    chunk.append(self._bookmark(rtype, store.rv, initial_end=True))
+                if chunk:
+                    await response.write(b"".join(chunk))
+                deadline = time.monotonic() + timeout
+                next_bookmark = time.monotonic() + self.bookmark_interval
+                while True:
+                    now = time.monotonic()
+                    if now >= deadline:
                         break
-                    parts.append(self._event(rtype, queued.type, queued.obj, queued.text, table_format))
-                    last_rv = queued.rv
-                await response.write(b"".join(parts))
+                    wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
+                    try:
+                        event = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
+                    except TimeoutError:
+                        if bookmarks and time.monotonic() >= next_bookmark:
+                            await response.write(self._bookmark(rtype, max(last_rv, store.rv)))
+                            next_bookmark = time.monotonic() + self.bookmark_interval
+                        continue
+                    if event is None:
+                        break
+                    parts = [self._event(rtype, event.type, event.obj, event.text, table_format)]
+                    last_rv = event.rv
+                    while not watcher.queue.empty():
+                        queued = watcher.queue.get_nowait()
+                        if queued is None:
+                            break
+                        parts.append(self._event(rtype, queued.type, queued.obj, queued.text, table_format))
+                        last_rv = queued.rv
+                    await response.write(b"".join(parts))
+            except (ConnectionResetError, asyncio.CancelledError):
+                raise
+            except Exception:  # the status line is sent: end the stream, the client re-watches
+                log.exception("watch on %s failed", rtype.group_resource)
             return response
         finally:
             self.service.hub.close(watcher)
@@ -468,19 +480,36 @@ def _table_response(shown: dict[str, Any], version: str) -> web.Response:
     return web.Response(text=text, headers={"Content-Type": table.table_content_type(version)})
 
 
-def _key(stored: Stored) -> str:
-    meta = stored.obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"
-
-
-def _encode_continue(start_key: str, rv: int) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start_key}, separators=(",", ":"))
+def _encode_continue(snapshot_id: str, offset: int) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "id": snapshot_id, "offset": offset}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
 def _decode_continue(token: str) -> tuple[str, int]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(data["start"]), int(data["rv"])
+        return str(data["id"]), int(data["offset"])
     except (ValueError, KeyError, TypeError) as exc:
         raise errors.bad_request(f"continue key is not valid: {exc}") from None
+
+
+class ListSnapshots:
+    """The lists behind outstanding continue tokens, kept for a while like etcd's compaction window."""
+
+    def __init__(self, size: int = 64, ttl: float = 300.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._entries: OrderedDict[str, tuple[float, tuple[int, list[Stored]]]] = OrderedDict()
+
+    def put(self, snapshot_id: str, value: tuple[int, list[Stored]]) -> None:
+        self._entries[snapshot_id] = (time.monotonic() + self.ttl, value)
+        self._entries.move_to_end(snapshot_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def get(self, snapshot_id: str) -> tuple[int, list[Stored]] | None:
+        entry = self._entries.get(snapshot_id)
+        if entry is None or entry[0] < time.monotonic():
+            self._entries.pop(snapshot_id, None)
+            return None
+        return entry[1]

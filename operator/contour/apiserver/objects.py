@@ -8,7 +8,6 @@ status subresource change only status.
 
 from __future__ import annotations
 
-import copy
 import secrets
 import string
 import uuid
@@ -17,6 +16,15 @@ from typing import Any
 
 # metadata fields a client can never set or change
 SYSTEM_FIELDS = ("uid", "creationTimestamp", "generation", "resourceVersion", "selfLink", "deletionTimestamp")
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): several times faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: json_copy(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
 
 
 def now_rfc3339(clock: datetime | None = None) -> str:
@@ -44,7 +52,7 @@ def merge_for_main_resource(old: dict[str, Any], new: dict[str, Any], has_status
     out = dict(new)
     if has_status:
         if "status" in old:
-            out["status"] = copy.deepcopy(old["status"])
+            out["status"] = json_copy(old["status"])
         else:
             out.pop("status", None)
     return out
@@ -52,7 +60,7 @@ def merge_for_main_resource(old: dict[str, Any], new: dict[str, Any], has_status
 
 def merge_for_status(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A write to /status: only status comes from the request (metadata labels/annotations ignored too)."""
-    out = copy.deepcopy(old)
+    out: dict[str, Any] = json_copy(old)
     if "status" in new:
         out["status"] = new["status"]
     else:

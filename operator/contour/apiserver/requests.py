@@ -14,8 +14,10 @@ from typing import Any
 import yaml
 
 from contour.apiserver import errors
+from contour.apiserver.protobuf import decode_protobuf
 
 MAX_BODY = 3 * 1024 * 1024
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,12 @@ def decode_body(data: bytes, content_type: str) -> Any:
     media = content_type.split(";", 1)[0].strip().lower()
     if len(data) > MAX_BODY:
         raise errors.too_large()
-    if media in ("application/vnd.kubernetes.protobuf", "application/cbor"):
-        raise errors.unsupported_media_type("application/json, application/yaml")
+    if media == "application/vnd.kubernetes.protobuf":
+        return decode_protobuf(data)
+    if media == "application/cbor":
+        raise errors.unsupported_media_type(
+            "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        )
     if not data.strip():
         raise errors.bad_request("the request body is empty")
     try:
@@ -68,7 +74,7 @@ def decode_body(data: bytes, content_type: str) -> Any:
         raise errors.bad_request(f"the request body is not valid UTF-8: {exc}") from None
     if media in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
         try:
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=_YAML_LOADER)
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"error converting YAML to JSON: {exc}") from None
     try:

@@ -9,7 +9,6 @@ reading and writing an object, so each operation is atomic without locks.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -125,7 +124,9 @@ class APIService:
             raise errors.not_found(rtype.group, rtype.plural, name)
         return stored
 
-    def list(self, rtype: ResourceType, namespace: str | None, selector: Selector | None) -> list[Stored]:
+    def list_objects(
+        self, rtype: ResourceType, namespace: str | None, selector: Selector | None
+    ) -> list[Stored]:
         return [
             stored
             for _key, stored in self.store.items(rtype.group_resource, namespace)
@@ -164,7 +165,7 @@ class APIService:
             raise errors.bad_request(
                 f"the kind in the data ({kind}) does not match the expected kind ({rtype.kind})"
             )
-        obj = copy.deepcopy(body)
+        obj: dict[str, Any] = objects.json_copy(body)
         obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
         meta = obj.get("metadata")
         if meta is None:
@@ -400,7 +401,7 @@ class APIService:
         objects.carry_system_metadata(old, new)
         if rtype.group_resource == NAMESPACES and subresource != "finalize":
             new["spec"] = (
-                copy.deepcopy(old.get("spec", {}))
+                objects.json_copy(old.get("spec", {}))
                 if subresource == "status"
                 else new.get("spec", old.get("spec", {}))
             )
@@ -550,10 +551,10 @@ class APIService:
         if options.dry_run:
             return self.as_version(rtype, obj), not finalizers
         if not finalizers:
-            return self.as_version(rtype, self._remove(rtype, copy.deepcopy(obj), obj)), True
+            return self.as_version(rtype, self._remove(rtype, objects.json_copy(obj), obj)), True
         if meta.get("deletionTimestamp"):
             return self.as_version(rtype, obj), False
-        new = copy.deepcopy(obj)
+        new = objects.json_copy(obj)
         new["metadata"]["deletionTimestamp"] = self.clock()
         new["metadata"]["deletionGracePeriodSeconds"] = 0
         new["metadata"]["finalizers"] = [
@@ -578,7 +579,7 @@ class APIService:
         current = self.store.get(rtype.group_resource, namespace, name)
         if current is None:
             return
-        new = copy.deepcopy(current.obj)
+        new = objects.json_copy(current.obj)
         finalizers = [f for f in new["metadata"].get("finalizers", []) if f != finalizer]
         if finalizers:
             new["metadata"]["finalizers"] = finalizers
@@ -608,7 +609,7 @@ class APIService:
             plural = change.obj.get("spec", {}).get("names", {}).get("plural", "")
             resource = f"{plural}.{group}"
             for (ns, name), stored in list(self.store.items(resource)):
-                final = copy.deepcopy(stored.obj)
+                final = objects.json_copy(stored.obj)
                 final["metadata"]["resourceVersion"] = str(self.store.next_rv())
                 self.store.delete(resource, ns, name, final)
         else:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import logging
 import math
 import os
+import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +38,12 @@ from contour.envoyproc.binary import resolve_envoy_binary
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG: Final = 1
+# Envoy gets SIGKILL if this process dies (PR_SET_PDEATHSIG), set by util-linux's setpriv just before
+# it execs Envoy. A preexec_fn would do the same but makes CPython fork instead of vfork, and gRPC's
+# fork handlers then crash the child while the xDS server in this process is busy.
+_SETPRIV: Final = shutil.which("setpriv")
+_PARENT_DEATH_PREFIX: Final = (_SETPRIV, "--pdeathsig", "KILL", "--") if _SETPRIV else ()
 # Loaded before any fork: the child must not dlopen between fork and exec.
-_LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class EnvoyStartError(RuntimeError):
@@ -235,6 +237,7 @@ class EnvoyProcess:
     def _command(self, binary: str) -> list[str]:
         options = self.options
         command = [
+            *_PARENT_DEATH_PREFIX,
             binary,
             "--config-path",
             str(self.bootstrap_path),
@@ -262,8 +265,6 @@ class EnvoyProcess:
                 stderr=subprocess.STDOUT,
                 cwd=self.work_dir,
                 start_new_session=True,
-                # No stdlib equivalent of PR_SET_PDEATHSIG; the function only calls prctl and getppid.
-                preexec_fn=_die_with_parent(os.getpid()),
             )
         self._proc = proc
         self.starts += 1
@@ -347,15 +348,3 @@ class EnvoyProcess:
     def _failure_message(self) -> str:
         reason = str(self._failure) if self._failure is not None else "Envoy supervision ended"
         return f"{reason}; its log ends:\n{self.log_tail()}"
-
-
-def _die_with_parent(parent_pid: int) -> Callable[[], None]:
-    """A preexec_fn: SIGKILL the child when its parent dies, and give up if the parent is already gone."""
-
-    def preexec() -> None:
-        if _LIBC is not None:
-            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-    return preexec
