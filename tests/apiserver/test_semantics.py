@@ -225,14 +225,21 @@ def test_watch_from_resource_version_replays_changes(client: httpx.Client) -> No
 
 
 def test_watch_sends_bookmarks_when_asked(client: httpx.Client) -> None:
-    events = read_events(
-        client,
-        CONFIGMAPS.format(ns="default"),
-        {"resourceVersion": "1", "allowWatchBookmarks": "true", "timeoutSeconds": "5"},
-        200,
-    )
-    # rv 1 may be too old in a long-lived server: then the first event is the 410 ERROR
-    assert events
+    # the module's server sends a bookmark every 0.2 s
+    current = client.get(CONFIGMAPS.format(ns="default")).json()["metadata"]["resourceVersion"]
+    params = {"resourceVersion": current, "allowWatchBookmarks": "true", "timeoutSeconds": "5"}
+    events = read_events(client, CONFIGMAPS.format(ns="default"), params, 1)
+    assert events[0]["type"] == "BOOKMARK"
+    assert events[0]["object"]["kind"] == "ConfigMap"
+    assert int(events[0]["object"]["metadata"]["resourceVersion"]) >= int(current)
+
+
+def test_watch_without_bookmarks_sends_none(client: httpx.Client) -> None:
+    current = client.get(CONFIGMAPS.format(ns="default")).json()["metadata"]["resourceVersion"]
+    params = {"watch": "1", "resourceVersion": current, "timeoutSeconds": "1"}
+    with client.stream("GET", CONFIGMAPS.format(ns="default"), params=params) as response:
+        lines = [line for line in response.iter_lines() if line]
+    assert not any(json.loads(line)["type"] == "BOOKMARK" for line in lines)
 
 
 def test_watch_too_old_resource_version_is_410(fresh_server: APIServerProcess) -> None:

@@ -1,0 +1,364 @@
+"""The DAG: what the processors build from Kubernetes objects and the Envoy translators read.
+
+Its shape follows Contour's `internal/dag/dag.go` (names snake_cased) so that a reader who knows
+Contour finds their way: listeners hold virtual hosts (plain and secure, keyed by host name), virtual
+hosts hold routes, routes point at clusters, clusters at services; secrets are held once and shared.
+Everything here is plain data with no behaviour beyond small derived properties: processors fill it in,
+translators read it, and both stay pure. Collections the translators emit are sorted by them, so the
+order objects are added in never changes the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+# --- Kubernetes references -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """namespace/name of a Kubernetes object (namespace "" for cluster-scoped ones)."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+# --- Secrets ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Secret:
+    """TLS material or a CA bundle taken from a Kubernetes Secret (or ConfigMap for CA bundles).
+
+    Only the keys that matter are kept: `tls.crt`/`tls.key` for certificates, `ca.crt` for CAs,
+    `crl.pem` for revocation lists. Values are the decoded PEM bytes.
+    """
+
+    ref: ObjectRef
+    cert: bytes = b""
+    key: bytes = b""
+    ca: bytes = b""
+    crl: bytes = b""
+
+    @property
+    def name(self) -> str:
+        """The SDS resource name, Contour's `namespace/name/hash` form is applied by the translator."""
+        return str(self.ref)
+
+
+# --- Upstreams --------------------------------------------------------------------------------------
+
+
+class Protocol(StrEnum):
+    HTTP1 = ""
+    H2 = "h2"  # HTTP/2 over TLS
+    H2C = "h2c"  # HTTP/2 cleartext
+    TLS = "tls"  # HTTP/1.1 over TLS
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: int | str = 0
+    protocol: str = "TCP"
+    app_protocol: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Kubernetes Service port as an upstream: `NAMESPACE/NAME/PORT` identifies it."""
+
+    ref: ObjectRef
+    port: ServicePort
+    health_port: ServicePort | None = None
+    external_name: str = ""  # type ExternalName: a DNS cluster to this name
+    protocol: Protocol = Protocol.HTTP1  # from the upstream-protocol annotations / appProtocol
+    # circuit breakers from the Service annotations (projectcontour.io/max-connections, ...)
+    max_connections: int = 0
+    max_pending_requests: int = 0
+    max_requests: int = 0
+    max_retries: int = 0
+    per_host_max_connections: int = 0
+
+    @property
+    def eds_name(self) -> str:
+        """The EDS service name Contour uses: `namespace/name/portname` (port number when unnamed)."""
+        return f"{self.ref.namespace}/{self.ref.name}/{self.port.name or self.port.port}"
+
+
+@dataclass(frozen=True)
+class HeaderValue:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class HeadersPolicy:
+    """Headers to set or remove; `host_rewrite` is a `Host` set in a request policy."""
+
+    set: tuple[HeaderValue, ...] = ()
+    add: tuple[HeaderValue, ...] = ()
+    remove: tuple[str, ...] = ()
+    host_rewrite: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamValidation:
+    ca_secret: Secret
+    subject_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HealthCheckPolicy:
+    path: str = ""  # empty for TCP health checks
+    host: str = "contour-envoy-healthcheck"
+    interval_seconds: int = 10
+    timeout_seconds: int = 2
+    unhealthy_threshold: int = 3
+    healthy_threshold: int = 2
+    expected_statuses: tuple[tuple[int, int], ...] = ()  # [start, end) ranges
+
+
+@dataclass(frozen=True)
+class RequestHashPolicy:
+    header_name: str = ""
+    query_parameter: str = ""
+    hash_source_ip: bool = False
+    terminal: bool = False
+
+
+@dataclass(frozen=True)
+class LoadBalancerPolicy:
+    """RoundRobin (default), Random, WeightedLeastRequest, Cookie, RequestHash."""
+
+    strategy: str = "RoundRobin"
+    request_hash_policies: tuple[RequestHashPolicy, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlowStartConfig:
+    window_seconds: float
+    aggression: float = 1.0
+    min_weight_percent: int = 10
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One weighted upstream of a route: a Service port plus how Envoy talks to it."""
+
+    upstream: Service
+    weight: int = 0
+    protocol: Protocol = Protocol.HTTP1
+    load_balancer_policy: LoadBalancerPolicy = field(default_factory=LoadBalancerPolicy)
+    health_check_policy: HealthCheckPolicy | None = None
+    upstream_validation: UpstreamValidation | None = None
+    request_headers_policy: HeadersPolicy | None = None
+    response_headers_policy: HeadersPolicy | None = None
+    sni: str = ""
+    slow_start: SlowStartConfig | None = None
+    idle_connection_timeout_seconds: float | None = None
+    client_certificate: Secret | None = None  # Envoy's client certificate for upstream TLS
+    dns_lookup_family: str = ""
+    timeout_policy_connect_seconds: float | None = None
+
+
+# --- Routes ----------------------------------------------------------------------------------------
+
+
+class PathMatchKind(StrEnum):
+    PREFIX = "prefix"  # string prefix
+    SEGMENT_PREFIX = "segment_prefix"  # path-segment prefix (Ingress Prefix, Gateway PathPrefix)
+    EXACT = "exact"
+    REGEX = "regex"
+
+
+@dataclass(frozen=True)
+class PathMatch:
+    kind: PathMatchKind
+    value: str
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """One header condition. `kind`: exact, contains, present, regex; `invert` for notX forms."""
+
+    name: str
+    kind: str
+    value: str = ""
+    invert: bool = False
+    ignore_case: bool = False
+    treat_missing_as_empty: bool = False
+
+
+@dataclass(frozen=True)
+class QueryParamMatch:
+    """`kind`: exact, prefix, suffix, regex, contains, present."""
+
+    name: str
+    kind: str
+    value: str = ""
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class TimeoutPolicy:
+    """Seconds; None means "not set" (Envoy's default), 0 means disabled/infinity where allowed."""
+
+    response_seconds: float | None = None
+    idle_stream_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retry_on: tuple[str, ...] = ("5xx",)
+    num_retries: int = 1
+    per_try_timeout_seconds: float | None = None
+    retriable_status_codes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class MirrorPolicy:
+    cluster: Cluster
+    weight: int = 100  # percent of requests mirrored
+
+
+@dataclass(frozen=True)
+class Redirect:
+    scheme: str = ""
+    hostname: str = ""
+    port: int = 0
+    status_code: int = 302
+    path: str = ""
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class DirectResponse:
+    status_code: int
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class PrefixRewrite:
+    prefix: str  # the matched prefix, as rendered after include merging
+    replacement: str
+
+
+@dataclass(frozen=True)
+class CORSPolicy:
+    allow_origin: tuple[str, ...] = ()
+    allow_credentials: bool = False
+    allow_private_network: bool = False
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: str = ""
+
+
+@dataclass
+class Route:
+    """One Envoy route: its match, and exactly one action (clusters, redirect or direct response)."""
+
+    path_match: PathMatch
+    header_matches: tuple[HeaderMatch, ...] = ()
+    query_param_matches: tuple[QueryParamMatch, ...] = ()
+    clusters: list[Cluster] = field(default_factory=list)
+    https_upgrade: bool = False  # the plain-HTTP copy of a TLS vhost's route: 301 to https
+    redirect: Redirect | None = None
+    direct_response: DirectResponse | None = None
+    websocket: bool = False
+    timeout_policy: TimeoutPolicy = field(default_factory=TimeoutPolicy)
+    retry_policy: RetryPolicy | None = None
+    mirror_policies: list[MirrorPolicy] = field(default_factory=list)
+    request_headers_policy: HeadersPolicy | None = None
+    response_headers_policy: HeadersPolicy | None = None
+    prefix_rewrite: str | None = None
+    priority: int = 0  # Gateway API rule order; lower sorts first at equal specificity
+    kind: str = ""  # the object that produced it ("HTTPProxy", "Ingress"), for debugging
+    owner: ObjectRef | None = None
+
+
+# --- Virtual hosts and listeners ------------------------------------------------------------------
+
+
+@dataclass
+class VirtualHost:
+    """Routes served for one host name (`*` for the Ingress catch-all, `*.example.com` wildcards)."""
+
+    name: str
+    routes: dict[str, Route] = field(default_factory=dict)  # keyed by a stable route identity
+    cors_policy: CORSPolicy | None = None
+
+    def add_route(self, route: Route) -> None:
+        self.routes[route_key(route)] = route
+
+
+@dataclass(frozen=True)
+class DownstreamValidation:
+    ca: Secret | None = None
+    crl: Secret | None = None
+    skip_client_cert_validation: bool = False
+    only_verify_leaf_cert_crl: bool = False
+    optional_client_certificate: bool = False
+    forward_client_certificate: tuple[str, ...] = ()  # subject, cert, chain, dns, uri
+
+
+@dataclass
+class SecureVirtualHost:
+    """A TLS-terminating (or passthrough) host: one filter chain matched by SNI on the HTTPS listener."""
+
+    virtual_host: VirtualHost
+    secret: Secret | None = None
+    min_tls_version: str = "1.2"
+    max_tls_version: str = "1.3"
+    downstream_validation: DownstreamValidation | None = None
+    fallback_certificate: Secret | None = None
+    tcp_proxy: list[Cluster] | None = None  # passthrough or TLS-terminated TCP proxying
+
+    @property
+    def name(self) -> str:
+        return self.virtual_host.name
+
+
+@dataclass
+class Listener:
+    """`ingress_http` (port 8080 in the pod) or `ingress_https` (8443), with its hosts."""
+
+    name: str
+    protocol: str  # "http" or "https"
+    address: str
+    port: int
+    virtual_hosts: dict[str, VirtualHost] = field(default_factory=dict)
+    secure_virtual_hosts: dict[str, SecureVirtualHost] = field(default_factory=dict)
+
+
+@dataclass
+class DAG:
+    """The result of one build: listeners by name, plus the Services and Secrets they reference."""
+
+    listeners: dict[str, Listener] = field(default_factory=dict)
+    # Services whose endpoints Envoy needs (EDS), by eds_name; filled as routes reference them.
+    services: dict[str, Service] = field(default_factory=dict)
+    # Every Secret a host or cluster uses, by ObjectRef.
+    secrets: dict[ObjectRef, Secret] = field(default_factory=dict)
+
+
+# --- Helpers used by several processors ------------------------------------------------------------
+
+
+def route_key(route: Route) -> str:
+    """A stable identity for a route's match, so a later route with the same match replaces it."""
+    headers = ",".join(
+        f"{h.name}:{h.kind}:{h.value}:{h.invert}:{h.ignore_case}:{h.treat_missing_as_empty}"
+        for h in sorted(route.header_matches, key=lambda h: (h.name, h.kind, h.value))
+    )
+    queries = ",".join(
+        f"{q.name}:{q.kind}:{q.value}:{q.ignore_case}"
+        for q in sorted(route.query_param_matches, key=lambda q: (q.name, q.kind, q.value))
+    )
+    return f"{route.path_match.kind.value}:{route.path_match.value}|{headers}|{queries}"
