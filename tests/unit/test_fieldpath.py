@@ -19,13 +19,12 @@ from contour.apiserver.fieldpath import (
     PathElement,
     ensure_named_fields,
     fields_of,
-    format_errors,
     go_json,
     path_string,
     remove_items,
-    validate,
 )
 from contour.apiserver.schemas import Schema, builtin_schema, crd_schema
+from contour.apiserver.typedvalue import format_errors, validate
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 
@@ -395,6 +394,69 @@ def test_validate_words_errors_like_kubernetes(obj: dict[str, Any], message: str
 def test_live_objects_may_hold_duplicates() -> None:
     obj = {"spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "a"}]}}}}
     assert validate(obj, deployment_schema(), allow_duplicates=True) == []
+
+
+# Validation skips subtrees whose schema holds no set or map list; these place one ever deeper.
+_KEYED: dict[str, Any] = {
+    "type": "array",
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["name"],
+    "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+}
+
+
+def _holding_keyed(**extra: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": {"k": _KEYED}, **extra}
+
+
+def _nested_schema() -> Schema:
+    free_items = {"type": "object", "properties": {"v": {"type": "string"}}}
+    return crd_schema(
+        {
+            "type": "object",
+            "properties": {
+                "plain": {"type": "object", "properties": {"deep": _holding_keyed()}},
+                "atomic": {"type": "array", "items": _holding_keyed()},
+                "sealed": _holding_keyed(**{"x-kubernetes-map-type": "atomic"}),
+                "byname": {"type": "object", "additionalProperties": _holding_keyed()},
+                "free": {"type": "array", "items": free_items},
+            },
+        }
+    )
+
+
+_OMITS_NAME = 'element 0: associative list with keys has an element that omits key field "name"'
+
+
+@pytest.mark.parametrize(
+    ("obj", "path"),
+    [
+        pytest.param({"plain": {"deep": {"k": [{}]}}}, ".plain.deep.k", id="below nested fields"),
+        pytest.param({"atomic": [{"k": [{}]}]}, ".atomic[0].k", id="below an atomic list"),
+        pytest.param({"sealed": {"k": [{}]}}, ".sealed.k", id="below an atomic map"),
+        pytest.param({"byname": {"x": {"k": [{}]}}}, ".byname.x.k", id="below a map value"),
+    ],
+)
+def test_validate_reaches_keyed_lists_at_any_depth(obj: dict[str, Any], path: str) -> None:
+    (error,) = validate(obj, _nested_schema(), allow_duplicates=True)
+    assert error.startswith(f"{path}: {_OMITS_NAME}")
+
+
+def test_validate_reaches_keyed_lists_in_recursive_schemas() -> None:
+    crd = builtin_schema("apiextensions.k8s.io", "v1", "CustomResourceDefinition")
+    size = {"type": "integer", "x-kubernetes-validations": [{"message": "too big"}]}
+    spec = {"properties": {"spec": {"properties": {"size": size}}}}
+    obj = {"spec": {"versions": [{"name": "v1", "schema": {"openAPIV3Schema": spec}}]}}
+    (error,) = validate(obj, crd, allow_duplicates=True)
+    assert error.startswith(
+        ".spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.size.x-kubernetes-validations: "
+        'element 0: associative list with keys has an element that omits key field "rule"'
+    )
+
+
+def test_validate_accepts_anything_where_no_list_is_keyed() -> None:
+    obj: dict[str, Any] = {"free": [{"v": [None, {}, [1]]}, None, "x"], "plain": {"deep": {"o": [[{}]]}}}
+    assert validate(obj, _nested_schema(), allow_duplicates=False) == []
 
 
 # --- properties ---------------------------------------------------------------------------------------

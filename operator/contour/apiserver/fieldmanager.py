@@ -32,25 +32,19 @@ from contour.apiserver.errors import APIError, Cause, bad_request
 from contour.apiserver.fieldpath import (
     FieldPathError,
     FieldSet,
-    ListShape,
     Path,
     PathElement,
     StructureError,
     ensure_named_fields,
-    field_schema,
     fields_of,
-    format_errors,
     go_json,
     go_quote,
     go_string,
-    is_atomic_map,
-    item_element,
-    list_shape,
     path_string,
     remove_items,
-    validate,
 )
 from contour.apiserver.schemas import Schema
+from contour.apiserver.typedvalue import Comparison, compare, equal, format_errors, merge, validate
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MAX_UPDATE_MANAGERS = 10
@@ -67,13 +61,6 @@ _STRIPPED = FieldSet.of(
         )
     )
 )
-
-
-class _Absent:
-    """A field that is not there (as opposed to one that is null)."""
-
-
-_ABSENT = _Absent()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -324,227 +311,6 @@ def _cap(managed: Managed, times: Times) -> tuple[Managed, Times]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Comparing and merging values through their schema.
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """Deep equality where true is not 1 but 1 is 1.0."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, (Mapping, list)) or isinstance(b, (Mapping, list)):
-        return False
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    return type(a) is type(b) and bool(a == b)
-
-
-def _container(a: Any, b: Any) -> str:
-    """`map` or `list` when both sides are that container (or null / absent), else `leaf`."""
-    kinds = {type(v) for v in (a, b) if v is not None and not isinstance(v, _Absent)}
-    if kinds and all(issubclass(k, Mapping) for k in kinds):
-        return "map"
-    if kinds and all(issubclass(k, list) for k in kinds):
-        return "list"
-    return "leaf"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    added: FieldSet
-    modified: FieldSet
-    removed: FieldSet
-
-    def excluding(self, ignored: FieldSet | None) -> Comparison:
-        if ignored is None or ignored.empty():
-            return self
-        return Comparison(
-            self.added.recursive_difference(ignored),
-            self.modified.recursive_difference(ignored),
-            self.removed.recursive_difference(ignored),
-        )
-
-
-def compare(lhs: Any, rhs: Any, schema: Schema | None) -> Comparison:
-    """The fields rhs adds, modifies and removes relative to lhs (structured-merge-diff's Compare)."""
-    added, modified, removed = FieldSet(), FieldSet(), FieldSet()
-    _compare(lhs, rhs, schema, (), (added, modified, removed), at_root=True)
-    return Comparison(added, modified, removed)
-
-
-def _leaf(lhs: Any, rhs: Any, path: Path, sets: tuple[FieldSet, FieldSet, FieldSet]) -> None:
-    if isinstance(lhs, _Absent):
-        sets[0].insert(path)
-    elif isinstance(rhs, _Absent):
-        sets[2].insert(path)
-    elif not _equal(lhs, rhs):
-        sets[1].insert(path)
-
-
-def _compare(
-    lhs: Any,
-    rhs: Any,
-    schema: Schema | None,
-    path: Path,
-    sets: tuple[FieldSet, FieldSet, FieldSet],
-    *,
-    at_root: bool,
-) -> None:
-    kind = _container(lhs, rhs)
-    if kind == "map":
-        left = lhs if isinstance(lhs, Mapping) else {}
-        right = rhs if isinstance(rhs, Mapping) else {}
-        if is_atomic_map(schema, at_root=at_root) or (not left and not right):
-            _leaf(lhs, rhs, path, sets)
-            return
-        for name in [*left, *(k for k in right if k not in left)]:
-            child_schema, _ = field_schema(schema, name, at_root=at_root)
-            child_path = (*path, PathElement.field(name))
-            _compare(
-                left.get(name, _ABSENT),
-                right.get(name, _ABSENT),
-                child_schema,
-                child_path,
-                sets,
-                at_root=False,
-            )
-    elif kind == "list":
-        left_items = lhs if isinstance(lhs, list) else []
-        right_items = rhs if isinstance(rhs, list) else []
-        shape = list_shape(schema)
-        if shape.relationship == "atomic" or (not left_items and not right_items):
-            _leaf(lhs, rhs, path, sets)
-            return
-        _compare_items(left_items, right_items, shape, path, sets)
-    else:
-        _leaf(lhs, rhs, path, sets)
-        return
-    if isinstance(lhs, _Absent):
-        sets[0].insert(path)
-    elif isinstance(rhs, _Absent):
-        sets[2].insert(path)
-
-
-def _group(items: list[Any], shape: ListShape) -> tuple[list[PathElement], dict[PathElement, list[Any]]]:
-    order: list[PathElement] = []
-    groups: dict[PathElement, list[Any]] = {}
-    for item in items:
-        pe = item_element(item, shape)
-        if pe not in groups:
-            order.append(pe)
-            groups[pe] = []
-        groups[pe].append(item)
-    return order, groups
-
-
-def _compare_items(
-    lhs: list[Any], rhs: list[Any], shape: ListShape, path: Path, sets: tuple[FieldSet, FieldSet, FieldSet]
-) -> None:
-    """Items are matched by key; duplicated keys are compared as a whole, like an atomic value."""
-    item_schema = shape.items
-    left_order, left = _group(lhs, shape)
-    right_order, right = _group(rhs, shape)
-    for pe in [*left_order, *(pe for pe in right_order if pe not in left)]:
-        before, after = left.get(pe, []), right.get(pe, [])
-        item_path = (*path, pe)
-        if len(before) <= 1 and len(after) <= 1:
-            _compare(
-                before[0] if before else _ABSENT,
-                after[0] if after else _ABSENT,
-                item_schema,
-                item_path,
-                sets,
-                at_root=False,
-            )
-        elif len(before) >= 2 and len(after) >= 2:
-            if not _equal(before, after):
-                sets[1].insert(item_path)
-        elif len(before) >= 2:
-            if after:
-                _compare(_ABSENT, after[0], item_schema, item_path, sets, at_root=False)
-            sets[2].insert(item_path)
-        else:
-            if before:
-                _compare(before[0], _ABSENT, item_schema, item_path, sets, at_root=False)
-            sets[0].insert(item_path)
-
-
-def merge(lhs: Any, rhs: Any, schema: Schema | None, *, at_root: bool = True) -> Any:
-    """rhs merged into lhs (structured-merge-diff's Merge); shares unchanged parts with its inputs."""
-    if isinstance(rhs, _Absent):
-        return lhs
-    if isinstance(lhs, _Absent):
-        return rhs
-    kind = _container(lhs, rhs)
-    if kind == "map":
-        left = lhs if isinstance(lhs, Mapping) else {}
-        right = rhs if isinstance(rhs, Mapping) else {}
-        if is_atomic_map(schema, at_root=at_root) or (not left and not right):
-            return rhs
-        out: dict[str, Any] = {}
-        for name in [*left, *(k for k in right if k not in left)]:
-            child_schema, _ = field_schema(schema, name, at_root=at_root)
-            out[name] = merge(left.get(name, _ABSENT), right.get(name, _ABSENT), child_schema, at_root=False)
-        return out
-    if kind == "list":
-        left_items = lhs if isinstance(lhs, list) else []
-        right_items = rhs if isinstance(rhs, list) else []
-        shape = list_shape(schema)
-        if shape.relationship == "atomic" or (not left_items and not right_items):
-            return rhs
-        return _merge_items(left_items, right_items, shape)
-    return rhs
-
-
-def _merge_items(lhs: list[Any], rhs: list[Any], shape: ListShape) -> list[Any]:
-    """Shared items take the applied order; live-only items keep their place between them."""
-    rhs_pes = [item_element(item, shape) for item in rhs]
-    observed_rhs = dict(zip(rhs_pes, rhs, strict=True))
-    lhs_pes = [item_element(item, shape) for item in lhs]
-    observed_lhs: dict[PathElement, Any] = {}
-    for pe, item in zip(lhs_pes, lhs, strict=True):
-        # A duplicated live item is not merged with the applied one: the applied one replaces them all.
-        observed_lhs[pe] = None if pe in observed_lhs else item
-    shared = [pe for pe in rhs_pes if pe in observed_lhs]
-    next_shared = shared.pop(0) if shared else None
-    merged_rhs: set[PathElement] = set()
-    out: list[Any] = []
-    li = ri = 0
-    while li < len(lhs_pes) or ri < len(rhs_pes):
-        if li < len(lhs_pes) and ri < len(rhs_pes):
-            pe = lhs_pes[li]
-            if pe == rhs_pes[ri]:
-                merged_rhs.add(pe)
-                out.append(merge(observed_lhs[pe], observed_rhs[pe], shape.items, at_root=False))
-                li += 1
-                ri += 1
-                next_shared = shared.pop(0) if shared else None
-                continue
-            if pe in observed_rhs and next_shared is not None and next_shared != pe:
-                li += 1
-                continue
-        if li < len(lhs_pes):
-            pe = lhs_pes[li]
-            if pe not in observed_rhs:
-                out.append(lhs[li])
-                li += 1
-                continue
-            if pe in merged_rhs:
-                li += 1
-        if ri < len(rhs_pes):
-            pe = rhs_pes[ri]
-            merged_rhs.add(pe)
-            out.append(merge(observed_lhs.get(pe, _ABSENT), observed_rhs[pe], shape.items, at_root=False))
-            ri += 1
-            if next_shared is not None and next_shared == pe:
-                next_shared = shared.pop(0) if shared else None
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------
 # The updater: ownership after an update, merging and pruning for an apply.
 
 
@@ -638,7 +404,7 @@ def _updater_apply(
         merged = merge(_prune(merged, managed, last, req.schema), config, req.schema)
     merged = req.reset(live, merged)
     managed, _ = _update_others(live, merged, managed, mid, req, force=force)
-    if _equal(live, merged):
+    if equal(live, merged):
         return None, managed
     return merged, managed
 

@@ -4,11 +4,12 @@ A `FieldSet` is a trie of `PathElement`s (a field name, a list-map key, a set va
 the leaves an object sets. It is the unit of ownership in `metadata.managedFields`, so it must read and
 write `fieldsV1` exactly as kube-apiserver (sigs.k8s.io/structured-merge-diff v6) does: keys `f:name`,
 `k:{"name":"app"}`, `v:"value"`, `i:0`, `.` for "this node is itself a member", sorted in the library's
-order, JSON escaped like Go's jsoniter. The walkers here (`fields_of`, `validate`, `remove_items`,
-`ensure_named_fields`) read an object through its OpenAPI `Schema` the way the library reads a typed
-value: atomic maps and lists are one leaf, `map` lists are keyed by their list-map keys (or, for built-in
-lists without a list type, their patch merge key), `set` lists by their values, and anything the schema
-does not describe is "deduced" (maps granular, lists atomic). Everything is pure and deterministic.
+order, JSON escaped like Go's jsoniter. The walkers here (`fields_of`, `remove_items`,
+`ensure_named_fields`; `typedvalue` holds validate, compare and merge) read an object through its
+OpenAPI `Schema` the way the library reads a typed value: atomic maps and lists are one leaf, `map`
+lists are keyed by their list-map keys (or, for built-in lists without a list type, their patch merge
+key), `set` lists by their values, and anything the schema does not describe is "deduced" (maps
+granular, lists atomic). Everything is pure and deterministic.
 """
 
 from __future__ import annotations
@@ -595,49 +596,6 @@ def _key_default(shape: ListShape, name: str) -> Any:
     if declared is not None and declared.get("default") is not None:
         return declared.get("default")
     return _KEY_DEFAULTS.get(name)
-
-
-def validate(obj: Any, schema: Schema | None, *, allow_duplicates: bool) -> list[str]:
-    """Structural errors that stop structured-merge-diff from typing `obj`, as `path: message` lines."""
-    errors: list[str] = []
-    _validate(obj, schema, "", errors, at_root=True, dups=allow_duplicates)
-    return errors
-
-
-def format_errors(errors: Sequence[str]) -> str:
-    if len(errors) == 1:
-        return errors[0]
-    return "\n".join(["errors:", *("  " + e for e in errors)])
-
-
-def _at(path: str, message: str) -> str:
-    return f"{path}: {message}" if path else message
-
-
-def _validate(
-    value: Any, schema: Schema | None, path: str, errors: list[str], *, at_root: bool, dups: bool
-) -> None:
-    if isinstance(value, Mapping):
-        for name, child in value.items():
-            child_schema, _ = field_schema(schema, name, at_root=at_root)
-            _validate(child, child_schema, f"{path}.{name}", errors, at_root=False, dups=dups)
-    elif isinstance(value, list):
-        shape = list_shape(schema)
-        if shape.relationship == "atomic":
-            for i, item in enumerate(value):
-                _validate(item, shape.items, f"{path}[{i}]", errors, at_root=False, dups=dups)
-            return
-        seen: set[PathElement] = set()
-        for i, item in enumerate(value):
-            try:
-                pe = item_element(item, shape)
-            except StructureError as err:
-                errors.append(_at(path, f"element {i}: {err}"))
-                return
-            if pe in seen and not dups:
-                errors.append(_at(path, f"duplicate entries for key {pe}"))
-            seen.add(pe)
-            _validate(item, shape.items, f"{path}{pe}", errors, at_root=False, dups=dups)
 
 
 def fields_of(obj: Any, schema: Schema | None, *, lenient: bool = False) -> FieldSet:
