@@ -237,11 +237,13 @@ def test_write_files_refuses_existing_targets(tmp_path: Path) -> None:
     assert not (tmp_path / "b").exists()
 
 
-def test_cli_kube_is_not_available_yet(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["certgen", "--kube", "--pem", str(tmp_path)])
-    assert result.exit_code == 2
-    assert "not available yet" in result.output
-    assert list(tmp_path.iterdir()) == []
+def test_cli_kube_without_a_kubeconfig_fails_before_writing_files(tmp_path: Path) -> None:
+    missing = tmp_path / "no-kubeconfig"
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["certgen", "--kube", "--pem", "--kubeconfig", str(missing), str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"no kubeconfig found at {missing}" in flat(result.output)
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
