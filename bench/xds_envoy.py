@@ -24,8 +24,8 @@ Figures, each beside its floor (DESIGN.md, "Performance targets"):
   p99 to p99 since Envoy's own apply time varies from push to push;
 * Envoy's RSS with the whole configuration.
 
-The server's ACKs are observed through the NackRegistry it is given: streams call ``clear()`` on every
-ACK (``contour.xds.sotw`` / ``delta``), which this script's subclass timestamps.
+The server's ACKs are observed through its ``on_ack`` hook, which timestamps them; its NACKs through
+the ``NackRegistry`` the script gives it.
 
     .venv/bin/python bench/xds_envoy.py [--vhosts 10000] [--clusters 10000] [--changes 20] [--concurrency 1]
 """
@@ -246,13 +246,20 @@ async def start_envoy(envoy: EnvoyProcess) -> float:
 # ---- observing ACKs -------------------------------------------------------------------------------
 
 
-class AckClock(NackRegistry):
-    """A NackRegistry that timestamps ACKs: the server's streams call ``clear()`` on every ACK."""
+class AckClock:
+    """The server's ``on_ack`` hook: timestamps ACKs. NACKs land in ``nacks``, which the waits watch."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.nacks = NackRegistry()
         self.acked: set[str] = set()
         self._waiters: dict[str, asyncio.Future[float]] = {}
+
+    def __call__(self, type_url: str, node_id: str, version: str) -> None:
+        now = time.perf_counter()
+        self.acked.add(type_url)
+        waiter = self._waiters.pop(type_url, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(now)
 
     def expect(self, type_url: str) -> asyncio.Future[float]:
         """A future set to ``perf_counter()`` when the next ACK of ``type_url`` arrives."""
@@ -260,19 +267,17 @@ class AckClock(NackRegistry):
         self._waiters[type_url] = waiter
         return waiter
 
-    def clear(self, node_id: str, node_cluster: str, type_url: str) -> bool:
-        now = time.perf_counter()
-        self.acked.add(type_url)
-        waiter = self._waiters.pop(type_url, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(now)
-        return super().clear(node_id, node_cluster, type_url)
-
-    def record(self, nack: Any) -> None:
-        super().record(nack)
-        waiter = self._waiters.pop(nack.type_url, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(RuntimeError(f"Envoy NACKed {nack.type_url}: {nack.message}"))
+    async def acked_at(self, waiter: asyncio.Future[float], timeout: float = 600.0) -> float:
+        """When ``waiter``'s ACK arrived; raises if Envoy NACKs instead or nothing comes in ``timeout``."""
+        deadline = time.perf_counter() + timeout
+        while not waiter.done():
+            if self.nacks.current():
+                raise RuntimeError(f"Envoy NACKed: {self.nacks.current()}")
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no ACK after {timeout} s")
+            # The hook sets the timestamp; this wait only bounds how late a NACK is noticed.
+            await asyncio.wait({waiter}, timeout=0.05)
+        return waiter.result()
 
 
 # ---- the floor: a minimal ADS server ----------------------------------------------------------------
@@ -399,9 +404,10 @@ async def run_product(run: EnvoyRun, scenario: Scenario) -> Figures:
     cache.set_snapshot(DEFAULT_GROUP, base)
     server = await start_server(
         cache,
-        nacks=clock,
+        nacks=clock.nacks,
         metrics=XdsMetrics(CollectorRegistry()),
         on_response=lambda type_url, size: handed.__setitem__(type_url, time.perf_counter()),
+        on_ack=clock,
     )
     envoy = run.process("contour", server.port)
     try:
@@ -412,12 +418,12 @@ async def run_product(run: EnvoyRun, scenario: Scenario) -> Figures:
             if round_:
                 acked = clock.expect(RDS)
                 cache.set_snapshot(DEFAULT_GROUP, base)  # back to the empty table, unmeasured
-                await acked
+                await clock.acked_at(acked)
             gc.collect()
             acked = clock.expect(RDS)
             start = time.perf_counter()
             cache.set_snapshot(DEFAULT_GROUP, snapshot)
-            figures.full_acks.append(await acked - start)
+            figures.full_acks.append(await clock.acked_at(acked) - start)
             figures.full_handed.append(handed[RDS] - start)
         figures.rss = envoy_rss(envoy)
         for k, table in enumerate(scenario.changed_tables()):
@@ -426,11 +432,11 @@ async def run_product(run: EnvoyRun, scenario: Scenario) -> Figures:
             acked = clock.expect(RDS)
             start = time.perf_counter()
             cache.set_snapshot(DEFAULT_GROUP, snapshot)
-            figures.change_acks.append(await acked - start)
+            figures.change_acks.append(await clock.acked_at(acked) - start)
             figures.change_handed.append(handed[RDS] - start)
         rejected = await envoy.admin.update_rejected("rds")
-        if rejected or clock.current():
-            raise RuntimeError(f"Envoy rejected updates: {rejected}, {clock.current()}")
+        if rejected or clock.nacks.current():
+            raise RuntimeError(f"Envoy rejected updates: {rejected}, {clock.nacks.current()}")
         figures.rss = max(figures.rss, envoy_rss(envoy))
     finally:
         await envoy.stop()

@@ -45,6 +45,24 @@ def static_cluster(name: str) -> Any:
     return cluster_pb2.Cluster(name=name, type=cluster_pb2.Cluster.STATIC)
 
 
+def custom_cluster(name: str) -> Any:
+    """A cluster of a custom (extension) type: ``cluster_type`` instead of ``type``, no EDS."""
+    result = cluster_pb2.Cluster(name=name)
+    result.cluster_type.name = "envoy.clusters.aggregate"
+    return result
+
+
+def tls_match_cluster(name: str, secret: str) -> Any:
+    """A STATIC cluster with upstream TLS (SDS ``secret``) in a ``transport_socket_matches`` entry."""
+    result = static_cluster(name)
+    match = result.transport_socket_matches.add(name="tls")
+    match.transport_socket.name = "envoy.transport_sockets.tls"
+    match.transport_socket.typed_config.CopyFrom(
+        _any(tls_pb2.UpstreamTlsContext(common_tls_context=_sds_context(secret)))
+    )
+    return result
+
+
 def cla(cluster_name: str, *ports: int) -> Any:
     """A ClusterLoadAssignment with one 127.0.0.1 endpoint per port."""
     endpoints = [

@@ -100,6 +100,21 @@ CONSISTENCY_CASES: list[tuple[str, dict[str, list[Any]], list[Reference]]] = [
         [],
     ),
     (
+        "custom-cluster-type-needs-nothing",
+        {typeurls.CLUSTER: [b.cluster("app"), b.custom_cluster("aggregate")]},
+        [],
+    ),
+    (
+        "eds-cluster-with-tls-needs-both",
+        {typeurls.CLUSTER: [b.cluster("app"), b.cluster("tls", secret="ns/ca")]},
+        [Reference(typeurls.ENDPOINT, "tls"), Reference(typeurls.SECRET, "ns/ca")],
+    ),
+    (
+        "transport-socket-match-sds-missing",
+        {typeurls.CLUSTER: [b.cluster("app"), b.tls_match_cluster("matched", "ns/match-ca")]},
+        [Reference(typeurls.SECRET, "ns/match-ca")],
+    ),
+    (
         "listener-sds-missing",
         {typeurls.LISTENER: [b.listener("https", "http", secret="ns/cert")]},
         [Reference(typeurls.SECRET, "ns/cert")],
@@ -142,3 +157,21 @@ def test_duplicate_names_are_a_caller_bug() -> None:
 def test_message_of_the_wrong_type_is_a_caller_bug() -> None:
     with pytest.raises(ValueError, match="Listener given"):
         Snapshot.build("v1", {typeurls.CLUSTER: [b.listener("l", "r")]})
+
+
+@pytest.mark.parametrize(
+    "vhosts", [0, 3, 300], ids=["one-byte-length", "two-byte-length", "three-byte-length"]
+)
+def test_framing_is_right_for_every_length_size(vhosts: int) -> None:
+    """Resource lengths whose varint takes 1, 2 and 3 bytes (< 128, < 16 KiB, larger) frame correctly."""
+    table = b.route_config("big", *(f"cluster-{i:04}-{'x' * 40}" for i in range(vhosts)))
+    size = len(table.SerializeToString())
+    assert size < 128 if vhosts == 0 else (size < 16384 if vhosts == 3 else size >= 16384)
+    snap = Snapshot.build("v1", {typeurls.ROUTE: [table]})
+    resources = snap.of_type(typeurls.ROUTE)
+    built = discovery_pb2.DiscoveryResponse(type_url=typeurls.ROUTE, nonce="1")
+    built.resources.add().Pack(table)
+    ours = encode_response("", resources.select(None).body, typeurls.ROUTE, "1")
+    assert discovery_pb2.DiscoveryResponse.FromString(ours) == built
+    delta = discovery_pb2.DeltaDiscoveryResponse.FromString(resources.delta_encoded("big"))
+    assert delta.resources[0].resource == built.resources[0]

@@ -10,7 +10,8 @@ Per type, a stream tracks what the client has: name -> resource version, seeded 
   already has is answered again; a subscribed name that does not exist is reported once in
   ``removed_resources`` so Envoy does not wait for it;
 * ``error_detail`` on a request is a NACK of the response with that nonce: recorded and counted, and
-  nothing is re-sent until a resource changes.
+  nothing is re-sent until a resource changes; without it the request ACKs that response (reported to
+  the server's ACK hook with the snapshot version the response came from).
 
 ``system_version_info`` is the snapshot version (debug only). On ADS, listeners and routes wait for
 the clusters they may use (``warming.WarmingGate``), as for SotW.
@@ -118,7 +119,7 @@ class DeltaStream(XdsStream):
             if request.HasField("error_detail"):
                 self._record_nack(type_url, request.response_nonce, sent, request.error_detail)
             else:
-                self.state.nacks.clear(self.node_id, self.node_cluster, type_url)
+                self.acknowledged(type_url, sent.system_version)
         state.dirty = True
 
     def _record_nack(self, type_url: str, nonce: str, sent: _Sent, error: Any) -> None:

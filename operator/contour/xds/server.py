@@ -23,7 +23,7 @@ from contour.xds.delta import DeltaStream
 from contour.xds.metrics import XdsMetrics
 from contour.xds.nacks import NackRegistry
 from contour.xds.sotw import SotwStream
-from contour.xds.streamloop import ServerState, StreamRefusedError, XdsStream
+from contour.xds.streamloop import AckHook, ServerState, StreamRefusedError, XdsStream
 from contour.xds.tls import TlsFiles, server_credentials
 
 log = logging.getLogger(__name__)
@@ -144,15 +144,20 @@ async def start_server(
     nacks: NackRegistry | None = None,
     metrics: XdsMetrics | None = None,
     on_response: ResponseTap | None = None,
+    on_ack: AckHook | None = None,
 ) -> XdsServer:
     """Bind and start serving ``cache``. mTLS with ``tls`` (client certificates required), else insecure.
 
+    ``on_ack(type_url, node_id, version)`` is called on the event loop for every ACK: on SotW streams
+    with the ``version_info`` of the response acknowledged, on delta streams with the
+    ``system_version_info`` (snapshot version) of that response. What it raises is logged and ignored.
     Raises ``RuntimeError`` if the address cannot be bound.
     """
     state = ServerState(
         cache=cache,
         nacks=nacks if nacks is not None else NackRegistry(),
         metrics=metrics if metrics is not None else XdsMetrics(),
+        on_ack=on_ack,
     )
     server = grpc.aio.server(options=_SERVER_OPTIONS)
     server.add_generic_rpc_handlers(_handlers(state, on_response))

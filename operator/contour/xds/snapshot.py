@@ -11,13 +11,13 @@ which ``missing_references()`` checks. ``with_resources()`` derives a snapshot t
 shares every other type's ``TypeResources`` (and their encoded bytes) with its parent.
 """
 
-import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from hashlib import blake2b
+from typing import Any, NamedTuple
 
 from contour.xds import typeurls, wire
-from contour.xds.references import Reference, references_of
+from contour.xds.references import Reference, scanner
 
 # DiscoveryResponse.resources and DeltaDiscoveryResponse.resources are both field 2; Any.type_url is
 # field 1 and Any.value field 2; Resource.version is 1, Resource.resource 2, Resource.name 3.
@@ -30,14 +30,15 @@ _DELTA_NAME = 3
 
 _SELECTION_MEMO = 16
 
+_BLANK_HASH = blake2b(digest_size=8)
+
 
 def _short_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
+    return blake2b(data, digest_size=8).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
-    """One serialised resource.
+class Resource(NamedTuple):
+    """One serialised resource (immutable).
 
     ``encoded`` is ``DiscoveryResponse.resources`` field framing + the Any; ``encoded[any_start:]`` is the
     Any itself. ``version`` is a hash of the serialised message. ``references`` are the RDS/EDS/SDS
@@ -52,19 +53,8 @@ class Resource:
 
     @classmethod
     def from_message(cls, type_url: str, message: Any) -> "Resource":
-        """Serialise ``message`` once (deterministically) and frame it as an Any."""
-        value = message.SerializeToString(deterministic=True)
-        url = type_url.encode()
-        any_body = wire.header(_ANY_TYPE_URL, len(url)) + url + wire.header(_ANY_VALUE, len(value))
-        any_length = len(any_body) + len(value)
-        framing = wire.header(_RESOURCES_FIELD, any_length)
-        return cls(
-            name=typeurls.resource_name(message),
-            version=_short_hash(value),
-            encoded=b"".join((framing, any_body, value)),
-            any_start=len(framing),
-            references=references_of(type_url, message),
-        )
+        """Serialise ``message`` once (deterministically) and frame it as an Any of ``type_url``."""
+        return next(_framer(type_url).encode((message,)))
 
     def any_bytes(self) -> memoryview:
         """The serialised ``google.protobuf.Any``."""
@@ -81,6 +71,68 @@ class Resource:
         tail = wire.header(_DELTA_NAME, len(name)) + name
         inner_length = len(head) + len(any_view) + len(tail)
         return b"".join((wire.header(_RESOURCES_FIELD, inner_length), head, any_view, tail))
+
+
+class _Framer:
+    """Turns the messages of one type into ``Resource``s.
+
+    What does not depend on the resource is worked out once per type: the Any's type URL field and the
+    tag of its value, the name getter, and whether the type can refer to other resources at all.
+    """
+
+    __slots__ = ("_any_head", "_message_class", "_name_of", "_scan", "type_url")
+
+    def __init__(self, type_url: str) -> None:
+        url = type_url.encode()
+        self.type_url = type_url
+        self._message_class = typeurls.MESSAGE_CLASSES[type_url]
+        self._any_head = wire.header(_ANY_TYPE_URL, len(url)) + url + wire.tag(_ANY_VALUE)
+        self._name_of = typeurls.namer(type_url)
+        self._scan = scanner(type_url)
+
+    def encode(self, messages: Iterable[Any]) -> Iterator[Resource]:
+        """One ``Resource`` per message; ``ValueError`` for a message of another type."""
+        expected, name_of, scan = self._message_class, self._name_of, self._scan
+        new_resource, blank_hash = tuple.__new__, _BLANK_HASH
+        # Everything before the serialised message depends only on its length, and the resources of
+        # one type share a few lengths: built once per length (per call, so nothing outlives it).
+        heads: dict[int, tuple[bytes, int]] = {}
+        for message in messages:
+            if not isinstance(message, expected):
+                raise ValueError(f"{type(message).__name__} given for {self.type_url}")
+            value = message.SerializeToString(deterministic=True)
+            head = heads.get(len(value))
+            if head is None:
+                head = heads[len(value)] = self._head(len(value))
+            digest = blank_hash.copy()  # cheaper than a new blake2b(value, digest_size=8), same digest
+            digest.update(value)
+            # Resource's fields, in order, without its generated Python __new__.
+            yield new_resource(
+                Resource,
+                (
+                    name_of(message),
+                    digest.hexdigest(),
+                    head[0] + value,
+                    head[1],
+                    scan(message) if scan is not None else (),
+                ),
+            )
+
+    def _head(self, value_length: int) -> tuple[bytes, int]:
+        """The bytes before a serialised message of ``value_length`` bytes, and where the Any starts."""
+        any_head = self._any_head + wire.varint(value_length)
+        framing = wire.header(_RESOURCES_FIELD, len(any_head) + value_length)
+        return framing + any_head, len(framing)
+
+
+_FRAMERS: dict[str, _Framer] = {t: _Framer(t) for t in typeurls.MESSAGE_CLASSES}
+
+
+def _framer(type_url: str) -> _Framer:
+    framer = _FRAMERS.get(type_url)
+    if framer is None:
+        raise ValueError(f"unknown xDS type URL {type_url!r}")
+    return framer
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +155,9 @@ class TypeResources:
 
     def __init__(self, type_url: str, resources: Mapping[str, Resource]) -> None:
         self.type_url = type_url
-        self.resources: Mapping[str, Resource] = dict(sorted(resources.items()))
+        self.resources: Mapping[str, Resource] = {name: resources[name] for name in sorted(resources)}
         self.version = _short_hash(
-            "\n".join(f"{name}\0{r.version}" for name, r in self.resources.items()).encode()
+            "\n".join([f"{name}\0{r.version}" for name, r in self.resources.items()]).encode()
         )
         self._selections: dict[frozenset[str] | None, Selection] = {}
         self._delta: dict[str, bytes] = {}
@@ -166,14 +218,8 @@ class Snapshot:
         """
         types: dict[str, TypeResources] = {}
         for type_url, messages in resources.items():
-            expected = typeurls.MESSAGE_CLASSES.get(type_url)
-            if expected is None:
-                raise ValueError(f"unknown xDS type URL {type_url!r}")
             by_name: dict[str, Resource] = {}
-            for message in messages:
-                if not isinstance(message, expected):
-                    raise ValueError(f"{type(message).__name__} given for {type_url}")
-                resource = Resource.from_message(type_url, message)
+            for resource in _framer(type_url).encode(messages):
                 if resource.name in by_name:
                     raise ValueError(f"duplicate {typeurls.SHORT_NAMES[type_url]} resource {resource.name!r}")
                 by_name[resource.name] = resource
@@ -212,16 +258,11 @@ class Snapshot:
 
         Every other type's ``TypeResources`` is shared with this snapshot, not rebuilt.
         """
-        expected = typeurls.MESSAGE_CLASSES.get(type_url)
-        if expected is None:
-            raise ValueError(f"unknown xDS type URL {type_url!r}")
+        framer = _framer(type_url)
         resources = dict(self.of_type(type_url).resources)
         for name in removals:
             resources.pop(name, None)
-        for message in upserts:
-            if not isinstance(message, expected):
-                raise ValueError(f"{type(message).__name__} given for {type_url}")
-            resource = Resource.from_message(type_url, message)
+        for resource in framer.encode(upserts):
             resources[resource.name] = resource
         types = dict(self.types)
         types[type_url] = TypeResources(type_url, resources)

@@ -3,7 +3,8 @@
 Per type, a stream remembers the latest nonce it sent and what that response held:
 
 * a request whose ``response_nonce`` is not the latest nonce of its type is stale and ignored;
-* a request with the latest nonce is an ACK, or a NACK when it has ``error_detail``; a NACK is
+* a request with the latest nonce is an ACK (reported to the server's ACK hook with the version of
+  the response it acknowledges), or a NACK when it has ``error_detail``; a NACK is
   recorded in the ``NackRegistry`` and counted, and the rejected content is not sent again: the next
   response goes out only when the snapshot changes what the subscription selects;
 * CDS/LDS subscriptions are wildcard (no names, or ``*``): every resource, the complete set; named
@@ -84,7 +85,7 @@ class SotwStream(XdsStream):
             if request.HasField("error_detail"):
                 self._record_nack(type_url, state, request.error_detail)
             else:
-                self.state.nacks.clear(self.node_id, self.node_cluster, type_url)
+                self.acknowledged(type_url, state.sent_version)
         names = frozenset(request.resource_names)
         if "*" in names or (
             not names and (typeurls.is_wildcard_type(type_url) or first or state.names is None)

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 # Called with (type URL, encoded response) to hand a response to the transport.
 Send = Callable[[str, bytes], Awaitable[None]]
 
+# Called with (type URL, node id, version) for every ACK a stream receives.
+AckHook = Callable[[str, str, str], None]
+
 
 class StreamRefusedError(Exception):
     """The stream cannot go on (e.g. a CDS stream asked for listeners); ends it with a gRPC error."""
@@ -45,6 +48,7 @@ class ServerState:
     cache: SnapshotCache
     nacks: NackRegistry
     metrics: XdsMetrics
+    on_ack: AckHook | None = None
     stream_ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
     open_streams: set[int] = field(default_factory=set)
 
@@ -138,6 +142,17 @@ class XdsStream(ABC):
         except Exception:
             self.state.metrics.bad_requests.labels("unhandled").inc()
             log.exception("xDS stream %d (%s): request ignored", self.id, self.node_id)
+
+    def acknowledged(self, type_url: str, version: str) -> None:
+        """The client ACKed a response of ``type_url``: clear its NACK and tell the server's ACK hook."""
+        self.state.nacks.clear(self.node_id, self.node_cluster, type_url)
+        hook = self.state.on_ack
+        if hook is None:
+            return
+        try:
+            hook(type_url, self.node_id, version)
+        except Exception:  # the hook is someone else's code: it must not end the stream
+            log.exception("xDS stream %d (%s): the ACK hook failed for %s", self.id, self.node_id, type_url)
 
     def warn_once(self, reason: str, message: str) -> None:
         """Count a bad request and log it once per stream and reason."""

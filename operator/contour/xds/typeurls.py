@@ -4,6 +4,7 @@ A type URL is ``type.googleapis.com/`` plus the message's full name; Envoy rejec
 """
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2
@@ -37,12 +38,12 @@ MESSAGE_CLASSES: dict[str, Any] = {
 }
 
 _NAMERS: dict[str, Callable[[Any], str]] = {
-    CLUSTER: lambda m: str(m.name),
-    ENDPOINT: lambda m: str(m.cluster_name),
-    LISTENER: lambda m: str(m.name),
-    ROUTE: lambda m: str(m.name),
-    SECRET: lambda m: str(m.name),
-    RUNTIME: lambda m: str(m.name),
+    CLUSTER: attrgetter("name"),
+    ENDPOINT: attrgetter("cluster_name"),
+    LISTENER: attrgetter("name"),
+    ROUTE: attrgetter("name"),
+    SECRET: attrgetter("name"),
+    RUNTIME: attrgetter("name"),
 }
 
 SHORT_NAMES: dict[str, str] = {
@@ -66,6 +67,11 @@ def resource_name(message: Any) -> str:
     if namer is None:
         raise ValueError(f"not an xDS resource this server serves: {message.DESCRIPTOR.full_name}")
     return namer(message)
+
+
+def namer(type_url: str) -> Callable[[Any], str]:
+    """The function giving the xDS name of a resource of ``type_url`` (``KeyError`` for an unknown type)."""
+    return _NAMERS[type_url]
 
 
 def is_wildcard_type(type_url: str) -> bool:

@@ -12,6 +12,10 @@ _LENGTH_DELIMITED = 2
 
 def varint(value: int) -> bytes:
     """Base-128 varint of a non-negative integer."""
+    if value < 0x80:
+        return bytes((value,))
+    if value < 0x4000:  # most resources: one or two bytes, without the loop
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
