@@ -1,0 +1,209 @@
+"""DAG in, xDS resources out: the one entry point the controller calls after every rebuild.
+
+`translate(dag, config)` returns, per type URL (cluster, listener, route, secret, runtime), the list of
+protobuf messages sorted by resource name. It is pure and deterministic (identical input gives
+identical messages, hence identical bytes with deterministic serialisation) and never raises on DAG
+content: anything Envoy could not accept is left out or replaced the way Contour does (a route with
+no upstream answers 503, a secure host with nothing to serve gets no filter chain). Endpoints are not
+here: EDS comes from EndpointSlices through `endpoints.cluster_load_assignment`, without a rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.listener.v3 import listener_pb2
+from envoy.config.route.v3 import route_pb2
+from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
+from envoy.service.runtime.v3 import rtds_pb2
+
+from contour.dag.model import DAG, Cluster, Protocol, Secret
+from contour.envoy.clusters import ClusterSettings, UpstreamTLSSettings, cluster
+from contour.envoy.core import DEFAULT_CIPHER_SUITES, type_url
+from contour.envoy.http_connection_manager import ConnectionManagerSettings
+from contour.envoy.listeners import (
+    ListenerSettings,
+    admin_listener,
+    http_listener,
+    https_listener,
+    serves_tls,
+    stats_listener,
+)
+from contour.envoy.names import FALLBACK_ROUTE_CONFIG, cluster_name, https_route_config_name, secret_name
+from contour.envoy.routes import route_configuration, virtual_host
+from contour.envoy.runtime import runtime_layer
+from contour.envoy.secrets import tls_secret
+
+CLUSTER: Final = type_url(cluster_pb2.Cluster)
+LISTENER: Final = type_url(listener_pb2.Listener)
+ROUTE: Final = type_url(route_pb2.RouteConfiguration)
+SECRET: Final = type_url(secret_pb2.Secret)
+RUNTIME: Final = type_url(rtds_pb2.Runtime)
+
+Message = Any
+
+
+@dataclass(frozen=True)
+class TranslatorConfig:
+    """The Contour configuration the translation depends on; defaults are `contour serve`'s.
+
+    Timeouts are seconds: None keeps Envoy's default, 0 disables ("infinity"). Listener addresses
+    and ports come from the DAG's Listeners. `stats_port` 0 leaves the stats/health listener out;
+    `admin_port` > 0 adds Contour's read-only `envoy-admin` listener on 127.0.0.1 (only useful when
+    Envoy's admin API is on a unix socket, otherwise the ports collide).
+    """
+
+    xff_num_trusted_hops: int = 0
+    server_header_transformation: str = "overwrite"  # overwrite, append_if_absent, pass_through
+    merge_slashes: bool = True
+    allow_chunked_length: bool = True
+    request_timeout_seconds: float | None = None
+    connection_idle_timeout_seconds: float | None = 60.0
+    stream_idle_timeout_seconds: float | None = None
+    max_connection_duration_seconds: float | None = None
+    delayed_close_timeout_seconds: float | None = None
+    connection_shutdown_grace_period_seconds: float | None = None
+    connect_timeout_seconds: float = 2.0
+    default_http_versions: tuple[str, ...] = ("HTTP/1.1", "HTTP/2")
+    minimum_tls_version: str = "1.2"
+    maximum_tls_version: str = "1.3"
+    cipher_suites: tuple[str, ...] = DEFAULT_CIPHER_SUITES
+    upstream_tls: UpstreamTLSSettings = field(default_factory=UpstreamTLSSettings)
+    dns_lookup_family: str = "auto"
+    http_access_log: str = "/dev/stdout"
+    https_access_log: str = "/dev/stdout"
+    use_proxy_protocol: bool = False
+    stats_address: str = "0.0.0.0"
+    stats_port: int = 8002
+    admin_port: int = 0
+    runtime_settings: Mapping[str, float | str | bool] = field(default_factory=dict)
+
+    def listener_settings(self) -> ListenerSettings:
+        versions = set(self.default_http_versions)
+        codec = "auto"
+        if versions == {"HTTP/1.1"}:
+            codec = "http1"
+        elif versions == {"HTTP/2"}:
+            codec = "http2"
+        alpn = tuple(p for v, p in (("HTTP/2", "h2"), ("HTTP/1.1", "http/1.1")) if v in versions)
+        manager = ConnectionManagerSettings(
+            xff_num_trusted_hops=self.xff_num_trusted_hops,
+            server_header_transformation=self.server_header_transformation,
+            merge_slashes=self.merge_slashes,
+            allow_chunked_length=self.allow_chunked_length,
+            request_timeout_seconds=self.request_timeout_seconds,
+            connection_idle_timeout_seconds=self.connection_idle_timeout_seconds,
+            stream_idle_timeout_seconds=self.stream_idle_timeout_seconds,
+            max_connection_duration_seconds=self.max_connection_duration_seconds,
+            delayed_close_timeout_seconds=self.delayed_close_timeout_seconds,
+            connection_shutdown_grace_period_seconds=self.connection_shutdown_grace_period_seconds,
+            codec=codec,
+        )
+        return ListenerSettings(
+            connection_manager=manager,
+            minimum_tls_version=self.minimum_tls_version,
+            maximum_tls_version=self.maximum_tls_version,
+            cipher_suites=self.cipher_suites,
+            alpn_protocols=alpn or ("h2", "http/1.1"),
+            http_access_log=self.http_access_log,
+            https_access_log=self.https_access_log,
+            use_proxy_protocol=self.use_proxy_protocol,
+        )
+
+    def cluster_settings(self) -> ClusterSettings:
+        return ClusterSettings(
+            connect_timeout_seconds=self.connect_timeout_seconds,
+            dns_lookup_family=self.dns_lookup_family,
+            upstream_tls=self.upstream_tls,
+        )
+
+
+def translate(dag: DAG, config: TranslatorConfig) -> dict[str, list[Message]]:
+    """Every xDS resource but endpoints for `dag`, by type URL, each list sorted by name."""
+    return {
+        CLUSTER: clusters(dag, config),
+        LISTENER: listeners(dag, config),
+        ROUTE: route_configurations(dag),
+        SECRET: secrets(dag),
+        RUNTIME: [runtime_layer(config.runtime_settings)],
+    }
+
+
+def listeners(dag: DAG, config: TranslatorConfig) -> list[Message]:
+    settings = config.listener_settings()
+    result = []
+    for listener in dag.listeners.values():
+        if listener.protocol == "https" or listener.secure_virtual_hosts:
+            secure = https_listener(listener, settings)
+            if secure is not None:
+                result.append(secure)
+        elif listener.virtual_hosts:
+            result.append(http_listener(listener, settings))
+    if config.stats_port:
+        result.append(stats_listener(config.stats_address, config.stats_port))
+    if config.admin_port:
+        result.append(admin_listener(config.admin_port))
+    return sorted(result, key=lambda m: m.name)
+
+
+def route_configurations(dag: DAG) -> list[Message]:
+    configs: dict[str, list[Any]] = {}
+    for listener in dag.listeners.values():
+        if listener.protocol == "http":
+            hosts = configs.setdefault(listener.name, [])
+            for vhost in listener.virtual_hosts.values():
+                built = virtual_host(vhost, secure=False)
+                if built is not None:
+                    hosts.append(built)
+        for host in listener.secure_virtual_hosts.values():
+            if host.tcp_proxy or not serves_tls(host):
+                continue
+            built = virtual_host(host.virtual_host, secure=True)
+            if built is None:
+                continue
+            configs[https_route_config_name(host.name)] = [built]
+            if host.fallback_certificate is not None:
+                configs.setdefault(FALLBACK_ROUTE_CONFIG, []).append(built)
+    return [route_configuration(name, hosts) for name, hosts in sorted(configs.items())]
+
+
+def _dag_clusters(dag: DAG) -> Iterator[Cluster]:
+    for listener in dag.listeners.values():
+        secure = [h.virtual_host for h in listener.secure_virtual_hosts.values()]
+        for vhost in [*listener.virtual_hosts.values(), *secure]:
+            for route in vhost.routes.values():
+                yield from route.clusters
+                yield from (mirror.cluster for mirror in route.mirror_policies)
+        for host in listener.secure_virtual_hosts.values():
+            yield from host.tcp_proxy or ()
+
+
+def clusters(dag: DAG, config: TranslatorConfig) -> list[Message]:
+    settings = config.cluster_settings()
+    unique: dict[str, Cluster] = {}
+    for upstream in _dag_clusters(dag):
+        unique.setdefault(cluster_name(upstream), upstream)
+    return [cluster(unique[name], settings) for name in sorted(unique)]
+
+
+def _dag_certificates(dag: DAG) -> Iterator[Secret]:
+    for listener in dag.listeners.values():
+        for host in listener.secure_virtual_hosts.values():
+            if not serves_tls(host):
+                continue
+            if host.secret is not None:
+                yield host.secret
+            if host.fallback_certificate is not None:
+                yield host.fallback_certificate
+    for upstream in _dag_clusters(dag):
+        protocol = upstream.protocol or upstream.upstream.protocol
+        if upstream.client_certificate is not None and protocol in (Protocol.TLS, Protocol.H2):
+            yield upstream.client_certificate
+
+
+def secrets(dag: DAG) -> list[Message]:
+    unique = {secret_name(s): s for s in _dag_certificates(dag) if s.cert and s.key}
+    return [tls_secret(unique[name]) for name in sorted(unique)]
