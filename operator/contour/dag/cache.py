@@ -1,0 +1,322 @@
+"""KubernetesCache: the objects a build reads, and whether a change to one needs a rebuild.
+
+The controller feeds every informer event here as the raw dict the API returned. Contour's CRD kinds
+are parsed into the `contour.api` models once, at insert, so processors never re-parse; an object the
+model rejects is kept in `unparsed` with the reason so the processor can report it in status instead
+of crashing. Core kinds stay dicts. Secrets are trimmed to their TLS material on the way in (Contour
+issues #5099/#6763: caching whole Secrets costs gigabytes), and `insert`/`remove` answer Contour's
+question "does this change need a DAG rebuild?" with Contour's rules (internal/dag/cache.go): an
+Ingress or HTTPProxy of another class, or a Secret or Service nothing references, does not.
+EndpointSlices never come here: they go straight to EDS.
+
+Pure: no I/O and no clock; a plain object owned by one task.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from contour.api.projectcontour.v1 import HTTPProxy, TLSCertificateDelegation
+from contour.api.projectcontour.v1alpha1 import ExtensionService
+from contour.dag.model import ObjectRef
+
+DEFAULT_INGRESS_CLASS = "contour"
+ANNOTATION_CONTOUR_CLASS = "projectcontour.io/ingress.class"
+ANNOTATION_KUBERNETES_CLASS = "kubernetes.io/ingress.class"
+ANNOTATION_TLS_CERT_NAMESPACE = "projectcontour.io/tls-cert-namespace"
+
+SECRET_TYPE_TLS = "kubernetes.io/tls"
+SECRET_TYPE_OPAQUE = "Opaque"
+TLS_CERT_KEY = "tls.crt"
+TLS_KEY_KEY = "tls.key"
+CA_CERT_KEY = "ca.crt"
+CRL_KEY = "crl.pem"
+_SECRET_KEYS = (TLS_CERT_KEY, TLS_KEY_KEY, CA_CERT_KEY, CRL_KEY)
+
+
+@dataclass(frozen=True)
+class Unparsed:
+    """An object of a Contour kind the API model rejected: processors report `reason` in its status."""
+
+    kind: str
+    ref: ObjectRef
+    generation: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class CachedSecret:
+    """The part of a Secret the DAG may use: its type and decoded TLS/CA/CRL keys."""
+
+    ref: ObjectRef
+    type: str
+    data: Mapping[str, bytes]
+
+
+def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
+    meta = obj.get("metadata") or {}
+    return ObjectRef(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+def _group_kind(obj: Mapping[str, Any]) -> tuple[str, str]:
+    api_version = str(obj.get("apiVersion") or "")
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    return group, str(obj.get("kind") or "")
+
+
+def object_ingress_class(obj: Mapping[str, Any], spec_class: str | None) -> str:
+    """Contour's class lookup: projectcontour.io/ingress.class, kubernetes.io/ingress.class, then spec."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    for key in (ANNOTATION_CONTOUR_CLASS, ANNOTATION_KUBERNETES_CLASS):
+        value = annotations.get(key)
+        if value:
+            return str(value)
+    return spec_class or ""
+
+
+def class_matches(object_class: str, configured: tuple[str, ...]) -> bool:
+    """With no configured classes, accept unclassed objects and "contour"; else the class must be listed."""
+    if not configured:
+        return object_class in ("", DEFAULT_INGRESS_CLASS)
+    return object_class in configured
+
+
+def _decode_secret_data(obj: Mapping[str, Any]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for key, value in (obj.get("stringData") or {}).items():
+        if key in _SECRET_KEYS and isinstance(value, str):
+            out[key] = value.encode()
+    for key, value in (obj.get("data") or {}).items():
+        if key in _SECRET_KEYS and isinstance(value, str):
+            try:
+                out[key] = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                out[key] = b""
+    return out
+
+
+def _tls_material(obj: Mapping[str, Any]) -> CachedSecret | None:
+    """A Secret worth keeping: kubernetes.io/tls, or Opaque holding a certificate, CA bundle or CRL."""
+    secret_type = str(obj.get("type") or SECRET_TYPE_OPAQUE)
+    if secret_type not in (SECRET_TYPE_TLS, SECRET_TYPE_OPAQUE):
+        return None
+    data = _decode_secret_data(obj)
+    if secret_type == SECRET_TYPE_OPAQUE and not data:
+        return None
+    return CachedSecret(object_ref(obj), secret_type, data)
+
+
+def split_ref(value: str, default_namespace: str) -> ObjectRef:
+    """Contour's NamespacedNameFrom: "ns/name" or a bare name in the default namespace."""
+    namespace, sep, name = value.partition("/")
+    if sep:
+        return ObjectRef(namespace, name)
+    return ObjectRef(default_namespace, value)
+
+
+class KubernetesCache:
+    """Everything a build reads, keyed by ObjectRef; `insert`/`remove` report whether to rebuild."""
+
+    def __init__(
+        self,
+        *,
+        root_namespaces: tuple[str, ...] = (),
+        ingress_class_names: tuple[str, ...] = (),
+        config_namespace: str = "projectcontour",
+        configured_secret_refs: tuple[ObjectRef, ...] = (),
+    ) -> None:
+        self.root_namespaces = tuple(root_namespaces)
+        self.ingress_class_names = tuple(ingress_class_names)
+        self.config_namespace = config_namespace
+        # Secrets named by the configuration (fallback certificate, Envoy client certificate).
+        self.configured_secret_refs = tuple(configured_secret_refs)
+
+        self.httpproxies: dict[ObjectRef, HTTPProxy] = {}
+        self.tlscertificatedelegations: dict[ObjectRef, TLSCertificateDelegation] = {}
+        self.extensionservices: dict[ObjectRef, ExtensionService] = {}
+        self.services: dict[ObjectRef, dict[str, Any]] = {}
+        self.secrets: dict[ObjectRef, CachedSecret] = {}
+        self.ingresses: dict[ObjectRef, dict[str, Any]] = {}
+        self.ingressclasses: dict[ObjectRef, dict[str, Any]] = {}
+        self.namespaces: dict[ObjectRef, dict[str, Any]] = {}
+        # CRD objects the API models rejected, by (kind, ref).
+        self.unparsed: dict[tuple[str, ObjectRef], Unparsed] = {}
+        # Secret validation results, reused across builds until the Secret changes (see secrets.py).
+        self.secret_validation: dict[tuple[ObjectRef, str], str | None] = {}
+
+    # --- events ------------------------------------------------------------------------------------
+
+    def insert(self, obj: Mapping[str, Any]) -> bool:
+        """Add or replace an object; True when the DAG must be rebuilt."""
+        group, kind = _group_kind(obj)
+        ref = object_ref(obj)
+        if group == "projectcontour.io":
+            if kind == "HTTPProxy":
+                return self._insert_httpproxy(obj, ref)
+            if kind == "TLSCertificateDelegation":
+                return self._insert_model(
+                    obj, ref, kind, TLSCertificateDelegation, self.tlscertificatedelegations
+                )
+            if kind == "ExtensionService":
+                return self._insert_model(obj, ref, kind, ExtensionService, self.extensionservices)
+            return False
+        if group == "" and kind == "Secret":
+            return self._insert_secret(obj, ref)
+        if group == "" and kind == "Service":
+            self.services[ref] = dict(obj)
+            return self._service_referenced(ref)
+        if group == "" and kind == "Namespace":
+            self.namespaces[ObjectRef("", ref.name)] = dict(obj)
+            return True
+        if group == "networking.k8s.io" and kind == "Ingress":
+            spec_class = (obj.get("spec") or {}).get("ingressClassName")
+            if not class_matches(object_ingress_class(obj, spec_class), self.ingress_class_names):
+                return self.ingresses.pop(ref, None) is not None
+            self.ingresses[ref] = dict(obj)
+            return True
+        if group == "networking.k8s.io" and kind == "IngressClass":
+            # Contour does not watch IngressClasses; kept for processors that may want them.
+            self.ingressclasses[ObjectRef("", ref.name)] = dict(obj)
+            return False
+        return False
+
+    def remove(self, obj: Mapping[str, Any]) -> bool:
+        """Forget an object (only apiVersion/kind/metadata are read); True when the DAG must be rebuilt."""
+        group, kind = _group_kind(obj)
+        ref = object_ref(obj)
+        if group == "projectcontour.io":
+            tables: dict[str, dict[ObjectRef, Any]] = {
+                "HTTPProxy": self.httpproxies,
+                "TLSCertificateDelegation": self.tlscertificatedelegations,
+                "ExtensionService": self.extensionservices,
+            }
+            table = tables.get(kind)
+            if table is None:
+                return False
+            was_unparsed = self.unparsed.pop((kind, ref), None) is not None
+            return table.pop(ref, None) is not None or was_unparsed
+        if group == "" and kind == "Secret":
+            stored = self.secrets.pop(ref, None)
+            self._forget_validation(ref)
+            if stored is None:
+                return False
+            return self._secret_triggers_rebuild(stored)
+        if group == "" and kind == "Service":
+            if self.services.pop(ref, None) is None:
+                return False
+            return self._service_referenced(ref)
+        if group == "" and kind == "Namespace":
+            return self.namespaces.pop(ObjectRef("", ref.name), None) is not None
+        if group == "networking.k8s.io" and kind == "Ingress":
+            return self.ingresses.pop(ref, None) is not None
+        if group == "networking.k8s.io" and kind == "IngressClass":
+            self.ingressclasses.pop(ObjectRef("", ref.name), None)
+            return False
+        return False
+
+    # --- kinds -------------------------------------------------------------------------------------
+
+    def _insert_httpproxy(self, obj: Mapping[str, Any], ref: ObjectRef) -> bool:
+        spec = obj.get("spec") or {}
+        spec_class = spec.get("ingressClassName") if isinstance(spec, Mapping) else None
+        if not class_matches(object_ingress_class(obj, spec_class), self.ingress_class_names):
+            removed = self.httpproxies.pop(ref, None) is not None
+            return self.unparsed.pop(("HTTPProxy", ref), None) is not None or removed
+        return self._insert_model(obj, ref, "HTTPProxy", HTTPProxy, self.httpproxies)
+
+    def _insert_model(
+        self,
+        obj: Mapping[str, Any],
+        ref: ObjectRef,
+        kind: str,
+        model: type[HTTPProxy] | type[TLSCertificateDelegation] | type[ExtensionService],
+        table: dict[ObjectRef, Any],
+    ) -> bool:
+        # status is ours to write, not to read: parse only what the user wrote.
+        body = {k: v for k, v in obj.items() if k != "status"}
+        try:
+            parsed = model.model_validate(body)
+        except ValidationError as exc:
+            table.pop(ref, None)
+            generation = int((obj.get("metadata") or {}).get("generation") or 0)
+            self.unparsed[(kind, ref)] = Unparsed(kind, ref, generation, _validation_reason(exc))
+            return True
+        self.unparsed.pop((kind, ref), None)
+        table[ref] = parsed
+        return True
+
+    def _insert_secret(self, obj: Mapping[str, Any], ref: ObjectRef) -> bool:
+        self._forget_validation(ref)
+        kept = _tls_material(obj)
+        if kept is None:
+            old = self.secrets.pop(ref, None)
+            return old is not None and self._secret_triggers_rebuild(old)
+        self.secrets[ref] = kept
+        return self._secret_triggers_rebuild(kept)
+
+    def _forget_validation(self, ref: ObjectRef) -> None:
+        for key in [k for k in self.secret_validation if k[0] == ref]:
+            del self.secret_validation[key]
+
+    # --- Contour's rebuild rules -------------------------------------------------------------------
+
+    def _service_referenced(self, ref: ObjectRef) -> bool:
+        """Contour's serviceTriggersRebuild: an Ingress or HTTPProxy in the namespace names the Service."""
+        for ing_ref, ing in self.ingresses.items():
+            if ing_ref.namespace != ref.namespace:
+                continue
+            spec = ing.get("spec") or {}
+            backends = [spec.get("defaultBackend") or {}]
+            for rule in spec.get("rules") or []:
+                for path in ((rule or {}).get("http") or {}).get("paths") or []:
+                    backends.append((path or {}).get("backend") or {})
+            if any(((b.get("service") or {}).get("name")) == ref.name for b in backends):
+                return True
+        for proxy_ref, proxy in self.httpproxies.items():
+            if proxy_ref.namespace != ref.namespace:
+                continue
+            for route in proxy.spec.routes or []:
+                if any(s.name == ref.name for s in route.services or []):
+                    return True
+            tcp = proxy.spec.tcpproxy
+            if tcp is not None and any(s.name == ref.name for s in tcp.services or []):
+                return True
+        return False
+
+    def _secret_triggers_rebuild(self, secret: CachedSecret) -> bool:
+        """Contour's secretTriggersRebuild (delegation is checked later, at lookup)."""
+        if CA_CERT_KEY in secret.data:
+            return True
+        ref = secret.ref
+        for ing_ref, ing in self.ingresses.items():
+            annotations = (ing.get("metadata") or {}).get("annotations") or {}
+            default_ns = annotations.get(ANNOTATION_TLS_CERT_NAMESPACE) or ing_ref.namespace
+            for tls in (ing.get("spec") or {}).get("tls") or []:
+                name = (tls or {}).get("secretName")
+                if name and split_ref(str(name), default_ns) == ref:
+                    return True
+        for proxy_ref, proxy in self.httpproxies.items():
+            vhost = proxy.spec.virtualhost
+            tls = vhost.tls if vhost is not None else None
+            if tls is None:
+                continue
+            if tls.secret_name and split_ref(tls.secret_name, proxy_ref.namespace) == ref:
+                return True
+            cv = tls.client_validation
+            if cv is not None and cv.crl_secret and split_ref(cv.crl_secret, proxy_ref.namespace) == ref:
+                return True
+        return ref in self.configured_secret_refs
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{loc}: {err.get('msg', '')}")
+    return "; ".join(parts)
