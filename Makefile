@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e . --group dev
 	touch $(STAMP)
 
+# The quickstart with no cluster: API server, controller, Envoy and two echo backends; Ctrl-C stops it.
 run: $(STAMP)
-	$(BIN)/contour version
-	$(BIN)/python -m codegen --check
+	$(BIN)/contour run --quickstart -f examples/quickstart/run
 
 test: $(STAMP) lint typecheck importlint codegen-check pytest
 

@@ -11,6 +11,7 @@ from contour.cli.apiserver import register as register_apiserver
 from contour.cli.bootstrap import register as register_bootstrap
 from contour.cli.certgen import register as register_certgen
 from contour.cli.echo import register as register_echo
+from contour.cli.run import register as register_run
 
 app = typer.Typer(
     name="contour",
@@ -35,6 +36,7 @@ register_bootstrap(app)
 register_certgen(app)
 register_echo(app)
 register_apiserver(app)
+register_run(app)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ import yaml
 SERVICEACCOUNT_DIR: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_KUBECONFIG: Final = "~/.kube/config"
 DEFAULT_TIMEOUT: Final = 30.0
+WATCH_READ_TIMEOUT = 300.0  # seconds a read may wait: watches are quiet between bookmarks
 
 # kr8s reads a kubeconfig before the service account and ignores a kubeconfig that does not exist;
 # naming a path that cannot exist (a child of a character device) makes it use the service account only.
@@ -128,7 +129,9 @@ async def connect(
         raise unreachable(error) from None
     except (ValueError, LookupError, TypeError, yaml.YAMLError, OSError) as error:
         raise KubeConfigError(f"cannot use {source}: {_describe(error)}") from None
-    api.timeout = httpx.Timeout(timeout)
+    # Reads get longer: a watch may be quiet for as long as the server's bookmark interval (30 s on the
+    # embedded server, about a minute on a real one); informers time out idle streams themselves.
+    api.timeout = httpx.Timeout(timeout, read=max(timeout, WATCH_READ_TIMEOUT))
     return api
 
 

@@ -1,0 +1,103 @@
+"""EndpointSlices by Service, and the ClusterLoadAssignments the current DAG needs from them.
+
+EndpointSlices change far more often than anything else and never change the DAG, so they stay out of
+`KubernetesCache`: this index keeps them per Service (label `kubernetes.io/service-name`), and
+`AssignmentCache` turns them into one ClusterLoadAssignment per EDS name the DAG references. An
+assignment is rebuilt only when its Service's slices or its port changed; a slice change names the
+Services it touched, so EDS updates go out without a DAG rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from contour.dag.model import ObjectRef, Service, ServicePort
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+AssignmentFactory = Callable[[str, Sequence[Mapping[str, Any]], ServicePort, ServicePort | None], Any]
+
+
+def _slice_key(obj: Mapping[str, Any]) -> tuple[ObjectRef, str] | None:
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping):
+        return None
+    labels = meta.get("labels") or {}
+    service = labels.get(SERVICE_NAME_LABEL) if isinstance(labels, Mapping) else None
+    name = meta.get("name")
+    if not isinstance(service, str) or not service or not isinstance(name, str):
+        return None
+    return ObjectRef(str(meta.get("namespace") or ""), service), name
+
+
+class EndpointSliceIndex:
+    """The EndpointSlices of each Service, and a per-Service change counter."""
+
+    def __init__(self) -> None:
+        self._slices: dict[ObjectRef, dict[str, Mapping[str, Any]]] = {}
+        self._revisions: dict[ObjectRef, int] = {}
+
+    def upsert(self, obj: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> set[ObjectRef]:
+        """Store a slice; returns the Services whose endpoints changed (two if its label moved)."""
+        touched = self.remove(old) if old is not None else set()
+        key = _slice_key(obj)
+        if key is None:
+            return touched
+        service, name = key
+        self._slices.setdefault(service, {})[name] = obj
+        self._bump(service)
+        return touched | {service}
+
+    def remove(self, obj: Mapping[str, Any] | None) -> set[ObjectRef]:
+        if obj is None:
+            return set()
+        key = _slice_key(obj)
+        if key is None:
+            return set()
+        service, name = key
+        slices = self._slices.get(service)
+        if slices is None or slices.pop(name, None) is None:
+            return set()
+        if not slices:
+            del self._slices[service]
+        self._bump(service)
+        return {service}
+
+    def _bump(self, service: ObjectRef) -> None:
+        self._revisions[service] = self._revisions.get(service, 0) + 1
+
+    def slices(self, service: ObjectRef) -> list[Mapping[str, Any]]:
+        """The Service's slices, sorted by name."""
+        held = self._slices.get(service, {})
+        return [held[name] for name in sorted(held)]
+
+    def revision(self, service: ObjectRef) -> int:
+        return self._revisions.get(service, 0)
+
+
+class AssignmentCache:
+    """ClusterLoadAssignments per EDS name, memoised on (port, the Service's slice revision)."""
+
+    def __init__(self, index: EndpointSliceIndex, factory: AssignmentFactory) -> None:
+        self._index = index
+        self._factory = factory
+        self._memo: dict[str, tuple[tuple[ServicePort, ServicePort | None, int], Any]] = {}
+
+    def assignment(self, service: Service) -> Any:
+        stamp = (service.port, service.health_port, self._index.revision(service.ref))
+        memo = self._memo.get(service.eds_name)
+        if memo is not None and memo[0] == stamp:
+            return memo[1]
+        slices = self._index.slices(service.ref)
+        assignment = self._factory(service.eds_name, slices, service.port, service.health_port)
+        self._memo[service.eds_name] = (stamp, assignment)
+        return assignment
+
+    def for_services(self, services: Iterable[Service]) -> list[Any]:
+        """One assignment per service (ExternalName services have none: they are DNS clusters)."""
+        chosen = {s.eds_name: s for s in services if not s.external_name}
+        # Forget assignments nobody references any more, so the memo does not grow without bound.
+        for stale in self._memo.keys() - chosen.keys():
+            del self._memo[stale]
+        return [self.assignment(chosen[name]) for name in sorted(chosen)]

@@ -1,0 +1,190 @@
+"""`contour run`: the whole product on a laptop, in one process tree, with no cluster.
+
+In order: the embedded API server (SQLite in the state directory, a kubeconfig beside it), the
+manifests of `-f` applied through the API (with `--quickstart`, the echo backends they ask for started
+first), the controller on that API server through HTTP exactly as in a cluster (informers, rebuilds,
+the xDS server on loopback without TLS, status), then a supervised local Envoy whose bootstrap points at
+that xDS server. `start()` returns once Envoy is LIVE and writes `run.json` (addresses, PIDs) into the
+state directory for scripts and tests; `stop()` undoes it in reverse order: Envoy is drained and gone
+before anything else stops, so nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import kr8s.asyncio
+
+from contour.apiserver.server import APIServer, APIServerConfig
+from contour.controller.controller import Controller, ControllerConfig
+from contour.controller.echobackends import EchoBackends
+from contour.controller.manifests import apply_manifests, read_manifests
+from contour.dag.builder import BuilderConfig
+from contour.envoy.bootstrap import BootstrapConfig, bootstrap
+from contour.envoy.translate import TranslatorConfig
+from contour.envoyproc.process import EnvoyOptions, EnvoyProcess
+from contour.k8s.client import close, connect
+from contour.k8s.statuswriter import load_balancer_status
+
+log = logging.getLogger(__name__)
+
+RUN_INFO_FILE = "run.json"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LocalRunConfig:
+    state_dir: Path
+    manifests: tuple[Path, ...] = ()
+    quickstart: bool = False
+    address: str = "127.0.0.1"  # where Envoy's HTTP and HTTPS listeners bind
+    http_port: int = 8080
+    https_port: int = 8443
+    api_port: int = 6443
+    admin_port: int = 9001
+    xds_port: int = 0
+    stats_port: int = 8002  # Envoy's /ready and /stats/prometheus listener, on `address` (0: none)
+    status_address: str = "127.0.0.1"  # written to status.loadBalancer of HTTPProxies and Ingresses
+    envoy_bin: str | None = None
+    envoy_log_level: str = "warning"
+    envoy_concurrency: int | None = 2
+    drain_seconds: float = 1.0
+    ready_timeout: float = 60.0
+
+
+@dataclass
+class RunInfo:
+    """What is running where; written as `run.json` once Envoy is LIVE."""
+
+    pid: int
+    api_url: str
+    kubeconfig: str
+    xds_port: int
+    envoy_pid: int
+    envoy_admin: str
+    envoy_log: str
+    listeners: dict[str, list[Any]]  # Envoy listener name -> [address, port]
+    echo_backends: dict[str, int]  # pod -> port
+    echo_pids: dict[str, int]  # pod -> PID
+
+
+class LocalRun:
+    def __init__(self, config: LocalRunConfig) -> None:
+        self.config = config
+        self.apiserver: APIServer | None = None
+        self.api: kr8s.asyncio.Api | None = None
+        self.echoes = EchoBackends(config.state_dir / "echo")
+        self.controller: Controller | None = None
+        self.envoy: EnvoyProcess | None = None
+        self.info: RunInfo | None = None
+
+    async def start(self, progress: Progress = lambda _: None) -> RunInfo:
+        """Start everything; on any failure, stop what was started and raise."""
+        try:
+            return await self._start(progress)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, progress: Progress) -> RunInfo:
+        cfg = self.config
+        (cfg.state_dir / RUN_INFO_FILE).unlink(missing_ok=True)
+        manifests = read_manifests(cfg.manifests)  # fail on a bad file before starting anything
+
+        progress("starting the API server")
+        self.apiserver = APIServer(APIServerConfig(state_dir=cfg.state_dir, port=cfg.api_port))
+        await self.apiserver.start()
+        kubeconfig = self.apiserver.write_kubeconfig()
+        self.api = await connect(kubeconfig=str(kubeconfig))
+
+        if cfg.quickstart:
+            progress("starting the echo backends")
+            await self.echoes.start(manifests)
+            manifests = self.echoes.wire(manifests)
+        if manifests:
+            progress(f"applying {len(manifests)} objects")
+            await apply_manifests(self.api, manifests)
+
+        progress("starting the controller and the xDS server")
+        self.controller = Controller(
+            self.api,
+            ControllerConfig(
+                builder=BuilderConfig(
+                    http_address=cfg.address,
+                    http_port=cfg.http_port,
+                    https_address=cfg.address,
+                    https_port=cfg.https_port,
+                ),
+                translator=TranslatorConfig(stats_address=cfg.address, stats_port=cfg.stats_port),
+                xds_address="127.0.0.1",
+                xds_port=cfg.xds_port,
+                load_balancer=load_balancer_status(cfg.status_address),
+            ),
+        )
+        await self.controller.start()
+        await self.controller.wait_ready(cfg.ready_timeout)
+        assert self.controller.xds is not None
+
+        progress("starting Envoy")
+        bootstrap_config = BootstrapConfig(
+            xds_address="127.0.0.1",
+            xds_port=self.controller.xds.port,
+            admin_address="127.0.0.1",
+            admin_port=cfg.admin_port,
+            node_id="envoy",
+            node_cluster="contour",
+        )
+        self.envoy = EnvoyProcess(
+            bootstrap(bootstrap_config),
+            cfg.state_dir / "envoy",
+            EnvoyOptions(
+                envoy_bin=cfg.envoy_bin,
+                log_level=cfg.envoy_log_level,
+                concurrency=cfg.envoy_concurrency,
+                ready_timeout=cfg.ready_timeout,
+                drain_seconds=cfg.drain_seconds,
+                terminate_timeout=5.0,
+            ),
+        )
+        await self.envoy.start()
+        listeners = await self.envoy.admin.listener_addresses()
+        self.info = RunInfo(
+            pid=os.getpid(),
+            api_url=self.apiserver.url,
+            kubeconfig=str(kubeconfig),
+            xds_port=self.controller.xds.port,
+            envoy_pid=self.envoy.pid or 0,
+            envoy_admin=self.envoy.admin.address,
+            envoy_log=str(self.envoy.log_path),
+            listeners={name: [host, port] for name, (host, port) in sorted(listeners.items())},
+            echo_backends={pod: p.port for pod, p in sorted(self.echoes.processes.items())},
+            echo_pids={pod: p.pid for pod, p in sorted(self.echoes.processes.items())},
+        )
+        path = cfg.state_dir / RUN_INFO_FILE
+        path.write_text(json.dumps(asdict(self.info), indent=2) + "\n", "utf-8")
+        return self.info
+
+    async def stop(self) -> None:
+        """Stop everything started, Envoy first (drained); safe to call more than once."""
+        (self.config.state_dir / RUN_INFO_FILE).unlink(missing_ok=True)
+        envoy, self.envoy = self.envoy, None
+        if envoy is not None:
+            await envoy.stop()
+        controller, self.controller = self.controller, None
+        if controller is not None:
+            await controller.stop()
+        await self.echoes.stop()
+        api, self.api = self.api, None
+        if api is not None:
+            with contextlib.suppress(Exception):
+                await close(api)
+        server, self.apiserver = self.apiserver, None
+        if server is not None:
+            await server.stop()

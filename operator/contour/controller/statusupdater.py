@@ -1,0 +1,95 @@
+"""The one task that owns status writing: coalesces the statuses each build computes, writes the changes.
+
+Every rebuild computes the status of every object; almost all of them are what was written last time.
+`StatusUpdater.submit` drops an update identical (generation and status) to the last one settled for
+that object, keeps only the newest pending update per object, and the `run` task hands them to the
+`StatusWriter` one at a time, so a burst of rebuilds costs one write per object that really changed.
+A write that failed is submitted again after `retry_delay` seconds. `forget` is called when an object
+is deleted, so a new object of the same name gets its status written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from contour.dag.model import ObjectRef
+from contour.k8s.statuswriter import StatusUpdateLike, StatusWriter
+
+log = logging.getLogger(__name__)
+
+StatusKey = tuple[str, str, ObjectRef]  # (group, plural, namespace/name)
+
+
+def status_key(update: StatusUpdateLike) -> StatusKey:
+    return (update.group, update.plural, update.ref)
+
+
+@dataclass
+class StatusUpdaterCounters:
+    submitted: int = 0  # updates that differed from what was settled
+    skipped: int = 0  # identical to what was settled: no request at all
+    retried: int = 0
+
+
+class StatusUpdater:
+    def __init__(self, writer: StatusWriter, *, retry_delay: float = 1.0) -> None:
+        self.writer = writer
+        self.retry_delay = retry_delay
+        self.counters = StatusUpdaterCounters()
+        self._pending: dict[StatusKey, StatusUpdateLike] = {}
+        self._settled: dict[StatusKey, tuple[int, Mapping[str, Any]]] = {}
+        self._failed: dict[StatusKey, StatusUpdateLike] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def submit(self, updates: Iterable[StatusUpdateLike]) -> None:
+        for update in updates:
+            key = status_key(update)
+            if self._settled.get(key) == (update.generation, update.status) and key not in self._pending:
+                self.counters.skipped += 1
+                continue
+            self.counters.submitted += 1
+            self._failed.pop(key, None)
+            self._pending[key] = update
+        if self._pending:
+            self._idle.clear()
+            self._wake.set()
+
+    def forget(self, group: str, plural: str, ref: ObjectRef) -> None:
+        key = (group, plural, ref)
+        self._settled.pop(key, None)
+        self._pending.pop(key, None)
+        self._failed.pop(key, None)
+
+    async def wait_idle(self) -> None:
+        """Return once nothing is pending (tests and `contour run`'s readiness)."""
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                key = next(iter(self._pending))
+                update = self._pending.pop(key)
+                outcome = await self.writer.write(update)
+                if outcome == "failed":
+                    self._failed[key] = update
+                    loop.call_later(self.retry_delay, self._retry, key, update)
+                elif outcome != "stale":  # a rejected status would be rejected again: settled too
+                    self._settled[key] = (update.generation, update.status)
+            if not self._pending:
+                self._idle.set()
+
+    def _retry(self, key: StatusKey, update: StatusUpdateLike) -> None:
+        # Unless a newer update for the object was submitted meanwhile (it wins) or it was deleted.
+        if self._failed.get(key) is update:
+            del self._failed[key]
+            self.counters.retried += 1
+            self.submit([update])
