@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contour.dag.model import Protocol
-from contour.dag.timeouts import DurationError, parse_go_duration
+from contour.dag.timeouts import parse_timeout
 
 PREFIX = "projectcontour.io/"
 
@@ -120,41 +120,30 @@ _UNSIGNED = re.compile(r"[0-9]+")
 _SIGNED = re.compile(r"[+-]?[0-9]+")
 
 
+def _small_int(digits: str) -> int | None:
+    """int(digits) for digit strings that fit 32 bits after leading zeros; None for longer ones
+    (which also keeps Python's 4,300-digit conversion limit out of reach)."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= 10 else None
+
+
 def parse_uint32(value: str) -> int:
     """strconv.ParseUint(value, 10, 32), with 0 for anything malformed or out of range."""
     if not _UNSIGNED.fullmatch(value):
         return 0
-    number = int(value)
-    return number if number <= _UINT32_MAX else 0
+    number = _small_int(value)
+    return number if number is not None and number <= _UINT32_MAX else 0
 
 
 def parse_int32(value: str) -> int:
     """strconv.ParseInt(value, 10, 32), with 0 for anything malformed or out of range."""
     if not _SIGNED.fullmatch(value):
         return 0
-    number = int(value)
+    magnitude = _small_int(value.lstrip("+-"))
+    if magnitude is None:
+        return 0
+    number = -magnitude if value.startswith("-") else magnitude
     return number if _INT32_MIN <= number <= _INT32_MAX else 0
-
-
-# --- timeouts --------------------------------------------------------------------------------------
-
-
-def parse_timeout(value: str) -> float | None:
-    """A timeout setting as Contour reads it (`timeout.Parse`), in the model's terms.
-
-    None means "use Envoy's default" ("" or any zero duration such as "0s"); 0.0 means disabled
-    ("infinity" or "infinite"); otherwise a positive number of seconds. Malformed values raise
-    DurationError. Contour would pass a negative duration on to Envoy, which rejects it; it is refused
-    here instead.
-    """
-    if value == "":
-        return None
-    if value in {"infinity", "infinite"}:
-        return 0.0
-    seconds = parse_go_duration(value)
-    if seconds < 0:
-        raise DurationError(f"invalid timeout {value!r}: must not be negative")
-    return seconds if seconds > 0 else None
 
 
 # --- Ingress annotations ----------------------------------------------------------------------------

@@ -24,12 +24,10 @@ from pydantic import ValidationError
 
 from contour.api.projectcontour.v1 import HTTPProxy, TLSCertificateDelegation
 from contour.api.projectcontour.v1alpha1 import ExtensionService
+from contour.dag.annotations import annotations_of, tls_cert_namespace
+from contour.dag.ingressclass import matches_httpproxy, matches_ingress
 from contour.dag.model import ObjectRef
-
-DEFAULT_INGRESS_CLASS = "contour"
-ANNOTATION_CONTOUR_CLASS = "projectcontour.io/ingress.class"
-ANNOTATION_KUBERNETES_CLASS = "kubernetes.io/ingress.class"
-ANNOTATION_TLS_CERT_NAMESPACE = "projectcontour.io/tls-cert-namespace"
+from contour.dag.rawobjects import generation_of, json_list, json_object, json_string
 
 SECRET_TYPE_TLS = "kubernetes.io/tls"
 SECRET_TYPE_OPAQUE = "Opaque"
@@ -60,39 +58,22 @@ class CachedSecret:
 
 
 def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
-    meta = obj.get("metadata") or {}
-    return ObjectRef(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    meta = json_object(obj.get("metadata"))
+    return ObjectRef(json_string(meta.get("namespace")), json_string(meta.get("name")))
 
 
 def _group_kind(obj: Mapping[str, Any]) -> tuple[str, str]:
-    api_version = str(obj.get("apiVersion") or "")
+    api_version = json_string(obj.get("apiVersion"))
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
-    return group, str(obj.get("kind") or "")
-
-
-def object_ingress_class(obj: Mapping[str, Any], spec_class: str | None) -> str:
-    """Contour's class lookup: projectcontour.io/ingress.class, kubernetes.io/ingress.class, then spec."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    for key in (ANNOTATION_CONTOUR_CLASS, ANNOTATION_KUBERNETES_CLASS):
-        value = annotations.get(key)
-        if value:
-            return str(value)
-    return spec_class or ""
-
-
-def class_matches(object_class: str, configured: tuple[str, ...]) -> bool:
-    """With no configured classes, accept unclassed objects and "contour"; else the class must be listed."""
-    if not configured:
-        return object_class in ("", DEFAULT_INGRESS_CLASS)
-    return object_class in configured
+    return group, json_string(obj.get("kind"))
 
 
 def _decode_secret_data(obj: Mapping[str, Any]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
-    for key, value in (obj.get("stringData") or {}).items():
+    for key, value in json_object(obj.get("stringData")).items():
         if key in _SECRET_KEYS and isinstance(value, str):
             out[key] = value.encode()
-    for key, value in (obj.get("data") or {}).items():
+    for key, value in json_object(obj.get("data")).items():
         if key in _SECRET_KEYS and isinstance(value, str):
             try:
                 out[key] = base64.b64decode(value, validate=True)
@@ -103,7 +84,10 @@ def _decode_secret_data(obj: Mapping[str, Any]) -> dict[str, bytes]:
 
 def _tls_material(obj: Mapping[str, Any]) -> CachedSecret | None:
     """A Secret worth keeping: kubernetes.io/tls, or Opaque holding a certificate, CA bundle or CRL."""
-    secret_type = str(obj.get("type") or SECRET_TYPE_OPAQUE)
+    raw_type = obj.get("type")
+    if raw_type is not None and not isinstance(raw_type, str):
+        return None
+    secret_type = raw_type or SECRET_TYPE_OPAQUE
     if secret_type not in (SECRET_TYPE_TLS, SECRET_TYPE_OPAQUE):
         return None
     data = _decode_secret_data(obj)
@@ -154,6 +138,8 @@ class KubernetesCache:
 
     def insert(self, obj: Mapping[str, Any]) -> bool:
         """Add or replace an object; True when the DAG must be rebuilt."""
+        if not isinstance(obj, Mapping):
+            return False
         group, kind = _group_kind(obj)
         ref = object_ref(obj)
         if group == "projectcontour.io":
@@ -175,8 +161,7 @@ class KubernetesCache:
             self.namespaces[ObjectRef("", ref.name)] = dict(obj)
             return True
         if group == "networking.k8s.io" and kind == "Ingress":
-            spec_class = (obj.get("spec") or {}).get("ingressClassName")
-            if not class_matches(object_ingress_class(obj, spec_class), self.ingress_class_names):
+            if not matches_ingress(obj, self.ingress_class_names):
                 return self.ingresses.pop(ref, None) is not None
             self.ingresses[ref] = dict(obj)
             return True
@@ -188,6 +173,8 @@ class KubernetesCache:
 
     def remove(self, obj: Mapping[str, Any]) -> bool:
         """Forget an object (only apiVersion/kind/metadata are read); True when the DAG must be rebuilt."""
+        if not isinstance(obj, Mapping):
+            return False
         group, kind = _group_kind(obj)
         ref = object_ref(obj)
         if group == "projectcontour.io":
@@ -223,9 +210,9 @@ class KubernetesCache:
     # --- kinds -------------------------------------------------------------------------------------
 
     def _insert_httpproxy(self, obj: Mapping[str, Any], ref: ObjectRef) -> bool:
-        spec = obj.get("spec") or {}
-        spec_class = spec.get("ingressClassName") if isinstance(spec, Mapping) else None
-        if not class_matches(object_ingress_class(obj, spec_class), self.ingress_class_names):
+        spec_class = json_object(obj.get("spec")).get("ingressClassName")
+        spec_class_name = spec_class if isinstance(spec_class, str) else None
+        if not matches_httpproxy(annotations_of(obj), spec_class_name, self.ingress_class_names):
             removed = self.httpproxies.pop(ref, None) is not None
             return self.unparsed.pop(("HTTPProxy", ref), None) is not None or removed
         return self._insert_model(obj, ref, "HTTPProxy", HTTPProxy, self.httpproxies)
@@ -244,8 +231,7 @@ class KubernetesCache:
             parsed = model.model_validate(body)
         except ValidationError as exc:
             table.pop(ref, None)
-            generation = int((obj.get("metadata") or {}).get("generation") or 0)
-            self.unparsed[(kind, ref)] = Unparsed(kind, ref, generation, _validation_reason(exc))
+            self.unparsed[(kind, ref)] = Unparsed(kind, ref, generation_of(obj), _validation_reason(exc))
             return True
         self.unparsed.pop((kind, ref), None)
         table[ref] = parsed
@@ -269,14 +255,7 @@ class KubernetesCache:
     def _service_referenced(self, ref: ObjectRef) -> bool:
         """Contour's serviceTriggersRebuild: an Ingress or HTTPProxy in the namespace names the Service."""
         for ing_ref, ing in self.ingresses.items():
-            if ing_ref.namespace != ref.namespace:
-                continue
-            spec = ing.get("spec") or {}
-            backends = [spec.get("defaultBackend") or {}]
-            for rule in spec.get("rules") or []:
-                for path in ((rule or {}).get("http") or {}).get("paths") or []:
-                    backends.append((path or {}).get("backend") or {})
-            if any(((b.get("service") or {}).get("name")) == ref.name for b in backends):
+            if ing_ref.namespace == ref.namespace and ref.name in _ingress_service_names(ing):
                 return True
         for proxy_ref, proxy in self.httpproxies.items():
             if proxy_ref.namespace != ref.namespace:
@@ -295,11 +274,10 @@ class KubernetesCache:
             return True
         ref = secret.ref
         for ing_ref, ing in self.ingresses.items():
-            annotations = (ing.get("metadata") or {}).get("annotations") or {}
-            default_ns = annotations.get(ANNOTATION_TLS_CERT_NAMESPACE) or ing_ref.namespace
-            for tls in (ing.get("spec") or {}).get("tls") or []:
-                name = (tls or {}).get("secretName")
-                if name and split_ref(str(name), default_ns) == ref:
+            default_ns = tls_cert_namespace(annotations_of(ing)) or ing_ref.namespace
+            for tls in json_list(json_object(ing.get("spec")).get("tls")):
+                name = json_string(json_object(tls).get("secretName"))
+                if name and split_ref(name, default_ns) == ref:
                     return True
         for proxy_ref, proxy in self.httpproxies.items():
             vhost = proxy.spec.virtualhost
@@ -312,6 +290,16 @@ class KubernetesCache:
             if cv is not None and cv.crl_secret and split_ref(cv.crl_secret, proxy_ref.namespace) == ref:
                 return True
         return ref in self.configured_secret_refs
+
+
+def _ingress_service_names(ingress: Mapping[str, Any]) -> set[str]:
+    """The Service names an Ingress routes to: its default backend and every rule's paths."""
+    spec = json_object(ingress.get("spec"))
+    backends = [json_object(spec.get("defaultBackend"))]
+    for rule in json_list(spec.get("rules")):
+        for path in json_list(json_object(json_object(rule).get("http")).get("paths")):
+            backends.append(json_object(json_object(path).get("backend")))
+    return {json_string(json_object(b.get("service")).get("name")) for b in backends} - {""}
 
 
 def _validation_reason(exc: ValidationError) -> str:

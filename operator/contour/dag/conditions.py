@@ -15,13 +15,12 @@ from collections.abc import Sequence
 import re2
 
 from contour.api.projectcontour.v1 import HTTPProxyCondition
+from contour.dag.goformat import go_quote_meta
 from contour.dag.model import HeaderMatch, PathMatch, PathMatchKind, QueryParamMatch
 
 # One DNS label in front of a `*.` host; Envoy's own wildcard would match several labels.
 SINGLE_DNS_LABEL_WILDCARD_REGEX = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _SLASHES = re.compile(r"//+")
-# Go's regexp.QuoteMeta escapes exactly these.
-_GO_META = set("\\.+*?()|[]{}^$")
 _CONTRADICTION = "cannot specify contradictory '{}' and '{}' conditions for the same route and header"
 
 
@@ -35,10 +34,6 @@ def regex_error(pattern: str) -> str | None:
             detail = detail.decode(errors="replace")
         return str(detail)
     return None
-
-
-def go_quote_meta(text: str) -> str:
-    return "".join("\\" + c if c in _GO_META else c for c in text)
 
 
 def wildcard_authority_match(fqdn: str) -> HeaderMatch:

@@ -27,6 +27,7 @@ from contour.dag.conditions import (
     query_conditions_error,
     wildcard_authority_match,
 )
+from contour.dag.goformat import go_quote
 from contour.dag.httpproxy_tls import compute_tls
 from contour.dag.model import (
     Cluster,
@@ -76,11 +77,6 @@ from contour.dag.status import ORPHANED, ORPHANED_MESSAGE, DetailedCondition
 from contour.dag.vhosts import ensure_secure_virtual_host, ensure_virtual_host
 
 KIND = "HTTPProxy"
-
-
-def _q(value: object) -> str:
-    """Go's %q for the plain strings Contour formats into messages."""
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _ref(proxy: api.HTTPProxy) -> ObjectRef:
@@ -156,7 +152,7 @@ class _Run:
                 ps.valid.add_error(
                     "VirtualHostError",
                     "DuplicateVhost",
-                    f"fqdn {_q(fqdn)} is used in multiple HTTPProxies: {names}",
+                    f"fqdn {go_quote(fqdn)} is used in multiple HTTPProxies: {names}",
                 )
         # Contour lists non-roots before roots: a non-root is first marked orphaned, and the roots that
         # include it then clear the mark.
@@ -511,31 +507,15 @@ class _Run:
             cond.add_error(
                 "ServiceError",
                 "ServicePortInvalid",
-                f"service {_q(svc.name)}: port must be in the range 1-65535",
+                f"service {go_quote(svc.name)}: port must be in the range 1-65535",
             )
             return None
-        health_port = svc.health_port if health is not None and svc.health_port else svc.port
-        try:
-            upstream = ensure_service(
-                self.cache,
-                ObjectRef(ns, svc.name),
-                svc.port,
-                health_port,
-                enable_external_name=self.config.enable_external_name_service,
-            )
-        except ServiceLookupError as exc:
-            cond.add_error(
-                "ServiceError",
-                "ServiceUnresolvedReference",
-                f"Spec.Routes unresolved service reference: {exc}",
-            )
+        resolved = self._service_upstream(
+            cond, ns, svc, health, error_type="ServiceError", field="Spec.Routes"
+        )
+        if resolved is None:
             return None
-        protocol = Protocol(svc.protocol) if svc.protocol else upstream.protocol
-        validation = None
-        if protocol in (Protocol.TLS, Protocol.H2) and svc.validation is not None:
-            validation = self._upstream_validation(cond, svc, ns)
-            if validation is None:
-                return None
+        upstream, protocol, validation = resolved
         dynamic["CONTOUR_SERVICE_NAME"] = svc.name
         dynamic["CONTOUR_SERVICE_PORT"] = str(svc.port)
         try:
@@ -586,6 +566,41 @@ class _Run:
             client_certificate=client_cert,
         )
 
+    def _service_upstream(
+        self,
+        cond: DetailedCondition,
+        ns: str,
+        svc: api.Service,
+        health: HealthCheckPolicy | None,
+        *,
+        error_type: str,
+        field: str,
+    ) -> tuple[Service, Protocol, UpstreamValidation | None] | None:
+        """The Service behind a route or TCP proxy service, the protocol Envoy speaks to it (the
+        service's `protocol` over the Service's own) and its upstream validation; None after adding
+        the error."""
+        health_port = svc.health_port if health is not None and svc.health_port else svc.port
+        try:
+            upstream = ensure_service(
+                self.cache,
+                ObjectRef(ns, svc.name),
+                svc.port,
+                health_port,
+                enable_external_name=self.config.enable_external_name_service,
+            )
+        except ServiceLookupError as exc:
+            cond.add_error(
+                error_type, "ServiceUnresolvedReference", f"{field} unresolved service reference: {exc}"
+            )
+            return None
+        protocol = Protocol(svc.protocol) if svc.protocol else upstream.protocol
+        validation = None
+        if protocol in (Protocol.TLS, Protocol.H2) and svc.validation is not None:
+            validation = self._upstream_validation(cond, svc, ns)
+            if validation is None:
+                return None
+        return upstream, protocol, validation
+
     def _upstream_validation(
         self, cond: DetailedCondition, svc: api.Service, ns: str
     ) -> UpstreamValidation | None:
@@ -598,12 +613,12 @@ class _Run:
             cond.add_error(
                 "TLSError",
                 "CACertificateNotDelegated",
-                f"service.UpstreamValidation.CACertificate Secret {_q(ca_ref)} "
+                f"service.UpstreamValidation.CACertificate Secret {go_quote(ca_ref)} "
                 "is not configured for certificate delegation",
             )
             return None
         except SecretError as exc:
-            err = f"invalid CA Secret {_q(ca_ref)}: {exc}"
+            err = f"invalid CA Secret {go_quote(ca_ref)}: {exc}"
             cond.add_error(
                 "ServiceError",
                 "TLSUpstreamValidation",
@@ -639,7 +654,7 @@ class _Run:
             cond.add_error(
                 "TLSError",
                 "SecretNotValid",
-                f"tls.envoy-client-certificate Secret {_q(ref)} is invalid: {exc}",
+                f"tls.envoy-client-certificate Secret {go_quote(ref)} is invalid: {exc}",
             )
             return False, None
 
@@ -674,28 +689,12 @@ class _Run:
             health = _tcp_health_check(tcp.health_check_policy)
             clusters: list[Cluster] = []
             for svc in tcp.services:
-                health_port = svc.health_port if health is not None and svc.health_port else svc.port
-                try:
-                    upstream = ensure_service(
-                        self.cache,
-                        ObjectRef(ns, svc.name),
-                        svc.port,
-                        health_port,
-                        enable_external_name=self.config.enable_external_name_service,
-                    )
-                except ServiceLookupError as exc:
-                    cond.add_error(
-                        "TCPProxyError",
-                        "ServiceUnresolvedReference",
-                        f"Spec.TCPProxy unresolved service reference: {exc}",
-                    )
+                resolved = self._service_upstream(
+                    cond, ns, svc, health, error_type="TCPProxyError", field="Spec.TCPProxy"
+                )
+                if resolved is None:
                     return False
-                protocol = Protocol(svc.protocol) if svc.protocol else upstream.protocol
-                validation = None
-                if protocol in (Protocol.TLS, Protocol.H2) and svc.validation is not None:
-                    validation = self._upstream_validation(cond, svc, ns)
-                    if validation is None:
-                        return False
+                upstream, protocol, validation = resolved
                 cert_ok, client_cert = self._client_certificate(cond)
                 if not cert_ok:
                     return False
@@ -762,10 +761,10 @@ def _cookie_rewrite_error(policies: list[api.CookieRewritePolicy] | None) -> str
     names: set[str] = set()
     for p in policies or []:
         if p.name in names:
-            return f"duplicate cookie rewrite rule for cookie {_q(p.name)}"
+            return f"duplicate cookie rewrite rule for cookie {go_quote(p.name)}"
         names.add(p.name)
         if p.path_rewrite is None and p.domain_rewrite is None and p.secure is None and p.same_site is None:
-            return f"no attributes rewritten for cookie {_q(p.name)}"
+            return f"no attributes rewritten for cookie {go_quote(p.name)}"
     return None
 
 

@@ -8,7 +8,9 @@ delegated to the proxy's namespace by a TLSCertificateDelegation.
 from __future__ import annotations
 
 from contour.api.projectcontour import v1 as api
+from contour.dag.annotations import tls_version
 from contour.dag.builder import BuildContext
+from contour.dag.goformat import go_quote
 from contour.dag.model import DownstreamValidation, Secret
 from contour.dag.secrets import (
     DelegationNotPermittedError,
@@ -20,15 +22,6 @@ from contour.dag.secrets import (
 )
 from contour.dag.status import DetailedCondition
 from contour.dag.vhosts import ensure_secure_virtual_host
-
-
-def _q(value: object) -> str:
-    """Go's %q for the plain strings Contour formats into messages."""
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _tls_version(value: str | None, default: str) -> str:
-    return value if value in ("1.2", "1.3") else default
 
 
 def _namespace(proxy: api.HTTPProxy) -> str:
@@ -77,19 +70,19 @@ def compute_tls(
         cond.add_error(
             "TLSError",
             "DelegationNotPermitted",
-            f"Spec.VirtualHost.TLS Secret {_q(tls.secret_name)} certificate delegation not permitted",
+            f"Spec.VirtualHost.TLS Secret {go_quote(tls.secret_name)} certificate delegation not permitted",
         )
         return False
     except SecretError as exc:
         cond.add_error(
             "TLSError",
             "SecretNotValid",
-            f"Spec.VirtualHost.TLS Secret {_q(tls.secret_name)} is invalid: {exc}",
+            f"Spec.VirtualHost.TLS Secret {go_quote(tls.secret_name)} is invalid: {exc}",
         )
         return False
 
-    min_version = _tls_version(tls.minimum_protocol_version, "1.2")
-    max_version = _tls_version(tls.maximum_protocol_version, "1.3")
+    min_version = tls_version(tls.minimum_protocol_version or "", "1.2")
+    max_version = tls_version(tls.maximum_protocol_version or "", "1.3")
     if max_version < min_version:
         cond.add_error(
             "TLSError",
@@ -134,14 +127,15 @@ def compute_tls(
             cond.add_error(
                 "TLSError",
                 "FallbackNotDelegated",
-                f"Spec.VirtualHost.TLS Secret {_q(fallback)} is not configured for certificate delegation",
+                f"Spec.VirtualHost.TLS Secret {go_quote(fallback)} "
+                "is not configured for certificate delegation",
             )
             return False
         except SecretError as exc:
             cond.add_error(
                 "TLSError",
                 "FallbackNotValid",
-                f"Spec.Virtualhost.TLS Secret {_q(fallback)} fallback certificate is invalid: {exc}",
+                f"Spec.Virtualhost.TLS Secret {go_quote(fallback)} fallback certificate is invalid: {exc}",
             )
             return False
 
@@ -173,6 +167,31 @@ def compute_tls(
     return True
 
 
+def _validation_secret(
+    ctx: BuildContext, cond: DetailedCondition, name: str, ns: str, label: str
+) -> Secret | None:
+    """The client-validation CA bundle (`label` "CA") or CRL ("CRL") named `name`; None after adding
+    the error."""
+    ref = split_ref(name, ns)
+    lookup = lookup_ca_secret if label == "CA" else lookup_crl_secret
+    try:
+        return lookup(ctx.cache, ref, ns)
+    except DelegationNotPermittedError as exc:
+        cond.add_error(
+            "TLSError",
+            "DelegationNotPermitted",
+            f"Spec.VirtualHost.TLS {label} Secret {go_quote(name)} is invalid: {exc}",
+        )
+    except SecretError as exc:
+        cond.add_error(
+            "TLSError",
+            "ClientValidationInvalid",
+            "Spec.VirtualHost.TLS client validation is invalid: "
+            f"invalid {label} Secret {go_quote(ref)}: {exc}",
+        )
+    return None
+
+
 def _downstream_validation(
     ctx: BuildContext, cv: api.ClientValidation, ns: str, cond: DetailedCondition
 ) -> DownstreamValidation | None:
@@ -192,22 +211,8 @@ def _downstream_validation(
         )
     ca: Secret | None = None
     if cv.ca_secret:
-        ca_ref = split_ref(cv.ca_secret, ns)
-        try:
-            ca = lookup_ca_secret(ctx.cache, ca_ref, ns)
-        except DelegationNotPermittedError as exc:
-            cond.add_error(
-                "TLSError",
-                "DelegationNotPermitted",
-                f"Spec.VirtualHost.TLS CA Secret {_q(cv.ca_secret)} is invalid: {exc}",
-            )
-            return None
-        except SecretError as exc:
-            cond.add_error(
-                "TLSError",
-                "ClientValidationInvalid",
-                f"Spec.VirtualHost.TLS client validation is invalid: invalid CA Secret {_q(ca_ref)}: {exc}",
-            )
+        ca = _validation_secret(ctx, cond, cv.ca_secret, ns, "CA")
+        if ca is None:
             return None
     elif not cv.skip_client_cert_validation:
         # Contour reports this but still programs the host (no return in its code).
@@ -218,22 +223,8 @@ def _downstream_validation(
         )
     crl: Secret | None = None
     if cv.crl_secret:
-        crl_ref = split_ref(cv.crl_secret, ns)
-        try:
-            crl = lookup_crl_secret(ctx.cache, crl_ref, ns)
-        except DelegationNotPermittedError as exc:
-            cond.add_error(
-                "TLSError",
-                "DelegationNotPermitted",
-                f"Spec.VirtualHost.TLS CRL Secret {_q(cv.crl_secret)} is invalid: {exc}",
-            )
-            return None
-        except SecretError as exc:
-            cond.add_error(
-                "TLSError",
-                "ClientValidationInvalid",
-                f"Spec.VirtualHost.TLS client validation is invalid: invalid CRL Secret {_q(crl_ref)}: {exc}",
-            )
+        crl = _validation_secret(ctx, cond, cv.crl_secret, ns, "CRL")
+        if crl is None:
             return None
     return DownstreamValidation(
         ca=ca,

@@ -49,6 +49,7 @@ from contour.dag.model import (
     TimeoutPolicy,
     VirtualHost,
 )
+from contour.dag.rawobjects import generation_of, json_list, json_object
 from contour.dag.secrets import (
     DelegationNotPermittedError,
     SecretError,
@@ -90,7 +91,7 @@ class IngressProcessor:
             if http is not None and https is not None:
                 _IngressRoutes(ctx, ref, ingress, http, https).add()
             ctx.status.set_update(
-                StatusUpdate(GROUP_NETWORKING, VERSION_V1, PLURAL_INGRESSES, ref, _generation(ingress), {})
+                StatusUpdate(GROUP_NETWORKING, VERSION_V1, PLURAL_INGRESSES, ref, generation_of(ingress), {})
             )
 
 
@@ -108,8 +109,8 @@ def _single_listener(dag: DAG, protocol: str) -> Listener | None:
 
 def _secure_virtual_hosts(ctx: BuildContext, ref: ObjectRef, ingress: Obj, https: Listener) -> None:
     annotations = ann.annotations_of(ingress)
-    for item in _list(_mapping(ingress.get("spec")).get("tls")):
-        tls = _mapping(item)
+    for item in json_list(json_object(ingress.get("spec")).get("tls")):
+        tls = json_object(item)
         secret_name = tls.get("secretName")
         if not isinstance(secret_name, str) or not secret_name:
             continue
@@ -122,7 +123,7 @@ def _secure_virtual_hosts(ctx: BuildContext, ref: ObjectRef, ingress: Obj, https
         except SecretError as exc:
             log.warning("ingress %s: unresolved secret reference %s: %s", ref, secret_ref, exc)
             continue
-        for host in _list(tls.get("hosts")):
+        for host in json_list(tls.get("hosts")):
             if isinstance(host, str) and host:
                 _set_tls(https, host, secret, annotations)
 
@@ -151,11 +152,11 @@ def _secret_ref(secret_name: str, annotation_namespace: str, ingress_namespace: 
 
 def _rules(ingress: Obj) -> Iterator[Obj]:
     """`spec.rules`, preceded by a rule for `spec.defaultBackend` (host `*`, path `/`) if there is one."""
-    spec = _mapping(ingress.get("spec"))
+    spec = json_object(ingress.get("spec"))
     default_backend = spec.get("defaultBackend")
     if isinstance(default_backend, Mapping):
         yield {"http": {"paths": [{"backend": default_backend}]}}
-    for rule in _list(spec.get("rules")):
+    for rule in json_list(spec.get("rules")):
         if isinstance(rule, Mapping):
             yield rule
 
@@ -192,14 +193,14 @@ class _IngressRoutes:
                 )
                 return
 
-        for item in _list(_mapping(rule.get("http")).get("paths")):
-            http_path = _mapping(item)
+        for item in json_list(json_object(rule.get("http")).get("paths")):
+            http_path = json_object(item)
             path = http_path.get("path") or "/"
             path_type = http_path.get("pathType") or PATH_TYPE_IMPLEMENTATION_SPECIFIC
             if not isinstance(path, str) or not isinstance(path_type, str):
                 log.warning("ingress %s: host %s: path or pathType is not a string", self.ref, host)
                 continue
-            service = self._backend_service(_mapping(http_path.get("backend")))
+            service = self._backend_service(json_object(http_path.get("backend")))
             if service is None:
                 continue
             try:
@@ -229,13 +230,13 @@ class _IngressRoutes:
 
     def _backend_service(self, backend: Obj) -> Service | None:
         """The DAG Service for `backend.service` (port by number, or by name looked up first)."""
-        svc = _mapping(backend.get("service"))
+        svc = json_object(backend.get("service"))
         name = svc.get("name")
         if not isinstance(name, str) or not name:
             log.warning("ingress %s: backend without a service name skipped", self.ref)
             return None
         service_ref = ObjectRef(self.ref.namespace, name)
-        port_spec = _mapping(svc.get("port"))
+        port_spec = json_object(svc.get("port"))
         number = port_spec.get("number")
         port = number if isinstance(number, int) and not isinstance(number, bool) else 0
         port_name = port_spec.get("name")
@@ -316,19 +317,3 @@ def _path_match(path: str, path_type: str) -> PathMatch:
             return PathMatch(PathMatchKind.REGEX, path)
         return PathMatch(PathMatchKind.PREFIX, path)
     raise ValueError(f"unknown pathType {path_type!r}")
-
-
-# --- raw object access ------------------------------------------------------------------------------
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _generation(obj: Obj) -> int:
-    generation = _mapping(obj.get("metadata")).get("generation")
-    return generation if isinstance(generation, int) and not isinstance(generation, bool) else 0

@@ -87,8 +87,10 @@ class Service:
 
     @property
     def eds_name(self) -> str:
-        """The EDS service name Contour uses: `namespace/name/portname` (port number when unnamed)."""
-        return f"{self.ref.namespace}/{self.ref.name}/{self.port.name or self.port.port}"
+        """The EDS service name Contour uses (xds.ClusterLoadAssignmentName): `namespace/name/portname`,
+        or `namespace/name` for an unnamed port (only a Service with a single port may leave it unnamed)."""
+        base = f"{self.ref.namespace}/{self.ref.name}"
+        return f"{base}/{self.port.name}" if self.port.name else base
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from contour.api.projectcontour import v1 as api
 from contour.dag.conditions import regex_error
+from contour.dag.goformat import go_quote
 from contour.dag.model import (
     CORSPolicy,
     DirectResponse,
@@ -76,10 +77,6 @@ class PolicyError(ValueError):
     """A policy Contour rejects; str() is Contour's message."""
 
 
-def _go_quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def canonical_header_key(name: str) -> str:
     """Go's http.CanonicalHeaderKey: "x-foo" -> "X-Foo"; names with invalid characters are unchanged."""
     if not _TOKEN.match(name):
@@ -116,22 +113,22 @@ def headers_policy_route(
     for entry in policy.set or []:
         key = canonical_header_key(entry.name)
         if key in sets:
-            raise PolicyError(f"duplicate header addition: {_go_quote(key)}")
+            raise PolicyError(f"duplicate header addition: {go_quote(key)}")
         if key == "Host":
             if not allow_host_rewrite:
-                raise PolicyError(f"rewriting {_go_quote(key)} header is not supported")
+                raise PolicyError(f"rewriting {go_quote(key)} header is not supported")
             host_rewrite = entry.value
             continue
         if msg := _header_name_error(key):
-            raise PolicyError(f"invalid set header {_go_quote(key)}: {msg}")
+            raise PolicyError(f"invalid set header {go_quote(key)}: {msg}")
         sets[key] = escape_header_value(entry.value, dynamic)
     removes: set[str] = set()
     for name in policy.remove or []:
         key = canonical_header_key(name)
         if key in removes:
-            raise PolicyError(f"duplicate header removal: {_go_quote(key)}")
+            raise PolicyError(f"duplicate header removal: {go_quote(key)}")
         if msg := _header_name_error(key):
-            raise PolicyError(f"invalid remove header {_go_quote(key)}: {msg}")
+            raise PolicyError(f"invalid remove header {go_quote(key)}: {msg}")
         removes.add(key)
     return HeadersPolicy(
         set=tuple(HeaderValue(k, v) for k, v in sorted(sets.items())),
@@ -144,11 +141,15 @@ def retry_policy(rp: api.RetryPolicy | None) -> RetryPolicy | None:
     """Contour's retryPolicy: count -1 means no retries, 0/1/unset one; a bad perTryTimeout is ignored."""
     if rp is None:
         return None
+    # A plain Go duration (not timeout.Parse: "infinity" is ignored too); zero means Envoy's default,
+    # and a negative one, which Envoy would reject, is ignored.
     per_try: float | None = None
     if rp.per_try_timeout:
         try:
             per_try = parse_go_duration(rp.per_try_timeout)
         except DurationError:
+            per_try = None
+        if per_try is not None and per_try <= 0:
             per_try = None
     count = rp.count if rp.count is not None else 1
     num_retries = 0 if count == -1 else (1 if count in (0, 1) else count)
@@ -164,22 +165,18 @@ def timeout_policy(tp: api.TimeoutPolicy | None) -> tuple[TimeoutPolicy, float |
     """The route timeouts and the cluster idle-connection timeout (None: Envoy default, 0: none)."""
     if tp is None:
         return TimeoutPolicy(), None
-    try:
-        response = parse_timeout(tp.response)
-    except DurationError as exc:
-        raise PolicyError(f"error parsing response timeout: {exc}") from exc
-    try:
-        idle = parse_timeout(tp.idle)
-    except DurationError as exc:
-        raise PolicyError(f"error parsing idle timeout: {exc}") from exc
-    try:
-        idle_connection = parse_timeout(tp.idle_connection)
-    except DurationError as exc:
-        raise PolicyError(f"error parsing idle connection timeout: {exc}") from exc
-    return (
-        TimeoutPolicy(response_seconds=response.envoy_seconds, idle_stream_seconds=idle.envoy_seconds),
-        idle_connection.envoy_seconds,
-    )
+    parsed: list[float | None] = []
+    for label, value in (
+        ("response", tp.response),
+        ("idle", tp.idle),
+        ("idle connection", tp.idle_connection),
+    ):
+        try:
+            parsed.append(parse_timeout(value))
+        except DurationError as exc:
+            raise PolicyError(f"error parsing {label} timeout: {exc}") from exc
+    response, idle, idle_connection = parsed
+    return TimeoutPolicy(response_seconds=response, idle_stream_seconds=idle), idle_connection
 
 
 def health_check_policy(hc: api.HealthCheckPolicy | None) -> HealthCheckPolicy | None:
@@ -257,7 +254,7 @@ def load_balancer_policy(
                     "SpecError",
                     "IgnoredField",
                     f"ignoring invalid header hash policy options with invalid header name "
-                    f"{_go_quote(header)}: {msg}",
+                    f"{go_quote(header)}: {msg}",
                 )
                 continue
             if header in headers:
@@ -332,7 +329,7 @@ def cors_policy(cp: api.CORSPolicy | None) -> CORSPolicy | None:
         raise PolicyError("invalid allowed origin configuration with length 0")
     for origin in cp.allow_origin:
         if err := _allowed_origin_error(origin):
-            raise PolicyError(f"invalid allowed origin {_go_quote(origin)}: {err}")
+            raise PolicyError(f"invalid allowed origin {go_quote(origin)}: {err}")
     if not cp.allow_methods:
         raise PolicyError("invalid allowed methods configuration with length 0")
     max_age = cp.max_age or ""
@@ -342,7 +339,7 @@ def cors_policy(cp: api.CORSPolicy | None) -> CORSPolicy | None:
         except DurationError as exc:
             raise PolicyError(str(exc)) from exc
         if seconds < 0:
-            raise PolicyError(f"invalid max age value {_go_quote(max_age)}")
+            raise PolicyError(f"invalid max age value {go_quote(max_age)}")
     return CORSPolicy(
         allow_origin=tuple(cp.allow_origin),
         allow_credentials=bool(cp.allow_credentials),

@@ -238,22 +238,22 @@ def lookup_tls_secret_insecure(cache: KubernetesCache, ref: ObjectRef) -> Secret
     return _lookup(cache, ref, "tls")
 
 
-def lookup_tls_secret(cache: KubernetesCache, ref: ObjectRef, target_namespace: str) -> Secret:
-    """A certificate and key for an object in `target_namespace`; raises SecretError / delegation error."""
+def _delegated_lookup(cache: KubernetesCache, ref: ObjectRef, target_namespace: str, kind: str) -> Secret:
     if not delegation_permitted(cache, ref, target_namespace):
         raise DelegationNotPermittedError()
-    return _lookup(cache, ref, "tls")
+    return _lookup(cache, ref, kind)
+
+
+def lookup_tls_secret(cache: KubernetesCache, ref: ObjectRef, target_namespace: str) -> Secret:
+    """A certificate and key for an object in `target_namespace`; raises SecretError / delegation error."""
+    return _delegated_lookup(cache, ref, target_namespace, "tls")
 
 
 def lookup_ca_secret(cache: KubernetesCache, ref: ObjectRef, target_namespace: str) -> Secret:
     """A CA bundle (key ca.crt) for an object in `target_namespace`."""
-    if not delegation_permitted(cache, ref, target_namespace):
-        raise DelegationNotPermittedError()
-    return _lookup(cache, ref, "ca")
+    return _delegated_lookup(cache, ref, target_namespace, "ca")
 
 
 def lookup_crl_secret(cache: KubernetesCache, ref: ObjectRef, target_namespace: str) -> Secret:
     """A certificate revocation list (key crl.pem) for an object in `target_namespace`."""
-    if not delegation_permitted(cache, ref, target_namespace):
-        raise DelegationNotPermittedError()
-    return _lookup(cache, ref, "crl")
+    return _delegated_lookup(cache, ref, target_namespace, "crl")

@@ -14,31 +14,37 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from contour.dag import annotations as ann
 from contour.dag.cache import KubernetesCache
+from contour.dag.goformat import go_quote
 from contour.dag.model import ObjectRef, Protocol, Service, ServicePort
 
-ANNOTATION_UPSTREAM_PROTOCOL = "projectcontour.io/upstream-protocol."
 _LOCALHOST_NAMES = frozenset({"localhost", "localhost.localdomain", "local.projectcontour.io"})
-_APP_PROTOCOLS = {"kubernetes.io/h2c": Protocol.H2C, "https": Protocol.TLS}
 
 
 class ServiceLookupError(Exception):
     """The Service or port cannot be used; str() is Contour's message."""
 
 
-def _go_quote(value: object) -> str:
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _service_port(raw: Mapping[str, Any]) -> ServicePort:
+def _service_port(raw: Mapping[str, Any]) -> ServicePort | None:
+    """A Service port, or None for an entry that is not one (the API server would reject it)."""
+    number = raw.get("port")
+    if not isinstance(number, int) or isinstance(number, bool):
+        return None
     target = raw.get("targetPort", 0)
     return ServicePort(
         name=str(raw.get("name") or ""),
-        port=int(raw.get("port") or 0),
+        port=number,
         target_port=target if isinstance(target, int | str) else 0,
         protocol=str(raw.get("protocol") or "TCP"),
         app_protocol=str(raw.get("appProtocol") or ""),
     )
+
+
+def _raw_ports(svc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    spec = svc.get("spec")
+    ports = spec.get("ports") if isinstance(spec, Mapping) else None
+    return [p for p in ports if isinstance(p, Mapping)] if isinstance(ports, list) else []
 
 
 def lookup_service(
@@ -47,50 +53,29 @@ def lookup_service(
     """The Service object and its port matching `port` (number or name), or ServiceLookupError."""
     svc = cache.services.get(ref)
     if svc is None:
-        raise ServiceLookupError(f"service {_go_quote(ref)} not found")
-    for raw in (svc.get("spec") or {}).get("ports") or []:
+        raise ServiceLookupError(f"service {go_quote(ref)} not found")
+    for raw in _raw_ports(svc):
         sp = _service_port(raw)
+        if sp is None:
+            continue
         if (isinstance(port, int) and sp.port == port) or (sp.name and str(port) == sp.name):
             if sp.protocol not in ("", "TCP"):
-                raise ServiceLookupError(f"unsupported service protocol {_go_quote(sp.protocol)}")
+                raise ServiceLookupError(f"unsupported service protocol {go_quote(sp.protocol)}")
             return svc, sp
-    raise ServiceLookupError(f"port {_go_quote(port)} on service {_go_quote(ref)} not matched")
-
-
-def upstream_protocols(annotations: Mapping[str, str]) -> dict[str, str]:
-    """Contour's ParseUpstreamProtocols: port name or number -> "h2" / "h2c" / "tls"."""
-    out: dict[str, str] = {}
-    for proto in ("h2", "h2c", "tls"):
-        value = annotations.get(ANNOTATION_UPSTREAM_PROTOCOL + proto, "")
-        for item in value.split(","):
-            if item.strip():
-                out[item.strip()] = proto
-    return out
+    raise ServiceLookupError(f"port {go_quote(port)} on service {go_quote(ref)} not matched")
 
 
 def upstream_protocol(svc: Mapping[str, Any], port: ServicePort) -> Protocol:
-    annotations = (svc.get("metadata") or {}).get("annotations") or {}
-    protocols = upstream_protocols(annotations)
-    proto = protocols.get(port.name, "") if port.name else ""
-    if not proto:
-        proto = protocols.get(str(port.port), "")
-    if proto:
-        return Protocol(proto)
-    return _APP_PROTOCOLS.get(port.app_protocol, Protocol.HTTP1)
+    """Contour's upstreamProtocol: the port's appProtocol when set, else the Service's annotations.
 
-
-def _uint32_annotation(annotations: Mapping[str, str], name: str) -> int:
-    value = annotations.get("projectcontour.io/" + name, "")
-    try:
-        parsed = int(value)
-    except ValueError:
-        return 0
-    return parsed if 0 <= parsed <= 0xFFFFFFFF else 0
+    Kubernetes rejects an empty appProtocol, so "" means the field is unset.
+    """
+    return ann.upstream_protocol(ann.annotations_of(svc), port.name, port.port, port.app_protocol or None)
 
 
 def external_name(svc: Mapping[str, Any]) -> str:
-    spec = svc.get("spec") or {}
-    if spec.get("type") != "ExternalName":
+    spec = svc.get("spec")
+    if not isinstance(spec, Mapping) or spec.get("type") != "ExternalName":
         return ""
     return str(spec.get("externalName") or "")
 
@@ -136,16 +121,16 @@ def ensure_service(
         assert health_port is not None
         _, health_sp = lookup_service(cache, ref, health_port)
     validate_external_name(svc, ref, enable_external_name)
-    annotations = (svc.get("metadata") or {}).get("annotations") or {}
+    annotations = ann.annotations_of(svc)
     return Service(
         ref=ref,
         port=sp,
         health_port=health_sp,
         external_name=external_name(svc),
         protocol=upstream_protocol(svc, sp),
-        max_connections=_uint32_annotation(annotations, "max-connections"),
-        max_pending_requests=_uint32_annotation(annotations, "max-pending-requests"),
-        max_requests=_uint32_annotation(annotations, "max-requests"),
-        max_retries=_uint32_annotation(annotations, "max-retries"),
-        per_host_max_connections=_uint32_annotation(annotations, "per-host-max-connections"),
+        max_connections=ann.max_connections(annotations),
+        max_pending_requests=ann.max_pending_requests(annotations),
+        max_requests=ann.max_requests(annotations),
+        max_retries=ann.max_retries(annotations),
+        per_host_max_connections=ann.per_host_max_connections(annotations),
     )

@@ -1,111 +1,118 @@
 """Go durations and Contour's timeout settings, parsed the way Contour parses them.
 
-HTTPProxy timeouts are Go `time.Duration` strings ("1.5s", "1h30m", "300ms") or "infinity"/"infinite".
-Contour turns each into one of three settings: use Envoy's default (field unset), disabled (Envoy 0,
-meaning no timeout), or a duration. Parse errors carry Go's own wording, because Contour copies them
-into status messages ("time: invalid duration \"x\"").
+HTTPProxy timeouts and the Ingress timeout annotations are Go `time.Duration` strings ("1.5s",
+"1h30m", "300ms") or "infinity"/"infinite". Contour's `timeout.Parse` turns each into one of three
+settings, which the DAG model spells as: None (use Envoy's default: "" or any zero duration), 0.0
+(disabled: "infinity"/"infinite"), or a positive number of seconds. Parse errors carry Go's and
+Contour's wording, because Contour copies them into status messages.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from contour.dag.goformat import go_quote, go_time_quote
 
-_UNITS: dict[str, float] = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,  # U+00B5 micro sign
-    "μs": 1e-6,  # U+03BC Greek mu
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
+_NANOS_PER_UNIT: dict[str, int] = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,  # U+00B5 micro sign
+    "μs": 1_000,  # U+03BC Greek mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60 * 1_000_000_000,
+    "h": 3600 * 1_000_000_000,
 }
+_DIGITS = frozenset("0123456789")
+_MAX_NANOS = 2**63  # a time.Duration is an int64 count of nanoseconds
+_MAX_DIGITS = len(str(_MAX_NANOS))
 
 
 class DurationError(ValueError):
-    """A string Go's time.ParseDuration rejects; str() is Go's message."""
+    """A string Go's time.ParseDuration (or Contour's timeout.Parse) rejects; str() is their message."""
 
 
-def _quote(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)
+def _leading_digits(s: str) -> tuple[str, str]:
+    i = 0
+    while i < len(s) and s[i] in _DIGITS:
+        i += 1
+    return s[:i], s[i:]
+
+
+def parse_go_duration_nanos(text: str) -> int:
+    """Nanoseconds in a Go duration string, or DurationError with Go's wording.
+
+    https://pkg.go.dev/time#ParseDuration: a possibly signed sequence of decimal numbers, each with an
+    optional fraction and a unit suffix ("0" alone needs no unit); only ASCII digits count, and a
+    total beyond int64 nanoseconds (about 292 years) is invalid.
+    """
+    invalid = DurationError(f"time: invalid duration {go_time_quote(text)}")
+    s = text
+    negative = False
+    if s[:1] in ("-", "+"):
+        negative = s[0] == "-"
+        s = s[1:]
+    if s == "0":
+        return 0
+    if not s:
+        raise invalid
+    total = 0
+    while s:
+        if s[0] != "." and s[0] not in _DIGITS:
+            raise invalid
+        whole, s = _leading_digits(s)
+        fraction = ""
+        has_fraction = False
+        if s.startswith("."):
+            fraction, s = _leading_digits(s[1:])
+            has_fraction = bool(fraction)
+        if not whole and not has_fraction:
+            raise invalid
+        i = 0
+        while i < len(s) and s[i] != "." and s[i] not in _DIGITS:
+            i += 1
+        unit, s = s[:i], s[i:]
+        if not unit:
+            raise DurationError(f"time: missing unit in duration {go_time_quote(text)}")
+        scale = _NANOS_PER_UNIT.get(unit)
+        if scale is None:
+            raise DurationError(f"time: unknown unit {go_time_quote(unit)} in duration {go_time_quote(text)}")
+        if len(whole.lstrip("0")) > _MAX_DIGITS:
+            raise invalid
+        value = int(whole or "0") * scale
+        # Digits past the 18th change the value by less than a nanosecond (Go drops them too).
+        fraction = fraction[:18]
+        if fraction:
+            value += int(fraction) * scale // 10 ** len(fraction)
+        total += value
+        if total > _MAX_NANOS:
+            raise invalid
+    if negative:
+        return -total
+    if total > _MAX_NANOS - 1:
+        raise invalid
+    return total
 
 
 def parse_go_duration(text: str) -> float:
-    """Seconds for a Go duration string, or DurationError with Go's wording.
+    """Seconds in a Go duration string, or DurationError with Go's wording."""
+    return parse_go_duration_nanos(text) / 1e9
 
-    https://pkg.go.dev/time#ParseDuration: a possibly signed sequence of decimal numbers, each with an
-    optional fraction and a unit suffix; "0" alone is allowed without a unit.
+
+def parse_timeout(text: str | None) -> float | None:
+    """Contour's timeout.Parse in the model's terms.
+
+    None means "use Envoy's default" ("", or any zero duration such as "0s"); 0.0 means disabled
+    ("infinity" or "infinite"); otherwise a positive number of seconds. Malformed values raise
+    DurationError with Contour's message. Contour would pass a negative duration on to Envoy, which
+    rejects the whole update; it is refused here instead.
     """
-    orig = text
-    s = text
-    sign = 1.0
-    if s and s[0] in "+-":
-        sign = -1.0 if s[0] == "-" else 1.0
-        s = s[1:]
-    if s == "0":
-        return 0.0
-    if not s:
-        raise DurationError(f"time: invalid duration {_quote(orig)}")
-    total = 0.0
-    while s:
-        i = 0
-        while i < len(s) and s[i].isdigit():
-            i += 1
-        whole = s[:i]
-        s = s[i:]
-        frac = ""
-        if s.startswith("."):
-            s = s[1:]
-            j = 0
-            while j < len(s) and s[j].isdigit():
-                j += 1
-            frac = s[:j]
-            s = s[j:]
-        if not whole and not frac:
-            raise DurationError(f"time: invalid duration {_quote(orig)}")
-        k = 0
-        while k < len(s) and s[k] != "." and not s[k].isdigit():
-            k += 1
-        unit = s[:k]
-        s = s[k:]
-        if not unit:
-            raise DurationError(f"time: missing unit in duration {_quote(orig)}")
-        if unit not in _UNITS:
-            raise DurationError(f"time: unknown unit {_quote(unit)} in duration {_quote(orig)}")
-        value = float(f"{whole or '0'}.{frac or '0'}")
-        total += value * _UNITS[unit]
-    return sign * total
-
-
-@dataclass(frozen=True)
-class TimeoutSetting:
-    """Contour's timeout.Setting: default (None seconds), disabled, or a duration in seconds."""
-
-    seconds: float | None = None
-    disabled: bool = False
-
-    @property
-    def envoy_seconds(self) -> float | None:
-        """What the model's `*_seconds` fields hold: None = Envoy default, 0 = no timeout."""
-        if self.disabled:
-            return 0.0
-        return self.seconds
-
-
-DEFAULT = TimeoutSetting()
-DISABLED = TimeoutSetting(disabled=True)
-
-
-def parse_timeout(text: str | None) -> TimeoutSetting:
-    """Contour's timeout.Parse: "" -> default, "infinity"/"infinite" -> disabled, else a Go duration."""
-    if text is None or text == "":
-        return DEFAULT
+    if not text:
+        return None
     if text in ("infinity", "infinite"):
-        return DISABLED
-    seconds = parse_go_duration(text)
-    if seconds < 0:
-        raise DurationError(f"invalid timeout {_quote(text)}: must not be negative")
-    if seconds == 0:
-        return DISABLED
-    return TimeoutSetting(seconds=seconds)
+        return 0.0
+    try:
+        nanos = parse_go_duration_nanos(text)
+    except DurationError as exc:
+        raise DurationError(f"unable to parse timeout string {go_quote(text)}: {exc}") from None
+    if nanos < 0:
+        raise DurationError(f"invalid timeout {go_quote(text)}: must not be negative")
+    return nanos / 1e9 if nanos else None

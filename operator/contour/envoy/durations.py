@@ -1,21 +1,18 @@
-"""Durations the way Contour spells and parses them, because names and hashes depend on the spelling.
+"""Durations the way Contour spells them, because names and hashes depend on the spelling.
 
 Contour hashes Go's `time.Duration.String()` into cluster names (for example an idle-connection timeout
 of 90 s contributes "1m30s"), so reproducing the exact text keeps our cluster names equal to Contour's.
 The protobuf side needs `google.protobuf.Duration` messages built from seconds without float drift.
+Parsing Go durations is the DAG's job (`contour.dag.timeouts`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from google.protobuf import duration_pb2
 
 _NANOS_PER_SECOND = 1_000_000_000
-_UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": _NANOS_PER_SECOND}
-_UNITS_NS |= {"m": 60 * _NANOS_PER_SECOND, "h": 3600 * _NANOS_PER_SECOND}
-_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 def to_nanos(seconds: float) -> int:
@@ -55,19 +52,3 @@ def go_duration_string(seconds: float) -> str:
     if minutes:
         return f"{sign}{minutes}m{text}"
     return sign + text
-
-
-def parse_go_duration(text: str) -> float | None:
-    """Seconds in a Go duration string ("10m", "1h30m", "0"); None if it is not one."""
-    text = text.strip()
-    if text == "0":
-        return 0.0
-    position, total = 0, 0.0
-    for match in _GO_DURATION.finditer(text):
-        if match.start() != position:
-            return None
-        total += float(match.group(1)) * _UNITS_NS[match.group(2)] / _NANOS_PER_SECOND
-        position = match.end()
-    if position == 0 or position != len(text):
-        return None
-    return total

@@ -44,7 +44,11 @@ def cluster_load_assignment(
     port: ServicePort,
     health_port: ServicePort | None = None,
 ) -> Any:
-    """The ClusterLoadAssignment named `service_name` (the EDS name) for `port` of the Service."""
+    """The ClusterLoadAssignment named `service_name` for `port` of the Service.
+
+    `service_name` is the cluster's EDS name, the DAG Service's `eds_name` (`namespace/name/portname`,
+    or `namespace/name` when the port is unnamed, as Contour names it).
+    """
     seen: set[tuple[str, int]] = set()
     endpoints: list[Any] = []
     health_check_port = 0

@@ -128,8 +128,3 @@ def virtual_host_name(host: str) -> str:
 
 def https_route_config_name(host: str) -> str:
     return f"https/{host}"
-
-
-def quote_meta(text: str) -> str:
-    """Go's `regexp.QuoteMeta`: backslash-escape exactly the RE2 metacharacters (Python escapes more)."""
-    return "".join("\\" + c if c in r"\.+*?()|[]{}^$" else c for c in text)

@@ -22,6 +22,8 @@ from envoy.type.matcher.v3 import string_pb2
 from envoy.type.v3 import percent_pb2
 from google.protobuf import wrappers_pb2
 
+from contour.dag.conditions import wildcard_authority_match
+from contour.dag.goformat import go_quote_meta
 from contour.dag.model import (
     Cluster,
     CORSPolicy,
@@ -35,14 +37,13 @@ from contour.dag.model import (
     Route,
     VirtualHost,
 )
+from contour.dag.timeouts import DurationError, parse_go_duration
 from contour.envoy.core import header_value_options, pack, safe_regex
-from contour.envoy.durations import duration, parse_go_duration
+from contour.envoy.durations import duration
 from contour.envoy.http_connection_manager import CORS_FILTER
-from contour.envoy.names import cluster_name, quote_meta, virtual_host_name
+from contour.envoy.names import cluster_name, virtual_host_name
 from contour.envoy.sorter import sort_routes
 
-# Contour's regex for one DNS label in front of a wildcard host (internal/dag: singleDNSLabelWildcardRegex).
-SINGLE_LABEL_WILDCARD_REGEX: Final = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 SESSION_AFFINITY_COOKIE: Final = "X-Contour-Session-Affinity"
 _REDIRECT_CODES: Final = {
     301: rc.RedirectAction.MOVED_PERMANENTLY,
@@ -66,27 +67,21 @@ def route_configuration(name: str, virtual_hosts: Iterable[Any] = ()) -> Any:
     )
 
 
-def wildcard_authority_match(host: str) -> HeaderMatch:
-    """The `:authority` regex Contour adds so that `*.example.com` matches exactly one more label.
-
-    An optional `:port` is allowed because the header keeps the port (Host matching only ignores it),
-    the same regex the DAG's `conditions.wildcard_authority_match` writes.
-    """
-    regex = SINGLE_LABEL_WILDCARD_REGEX + quote_meta(host[1:]) + "(:[0-9]+)?"
-    return HeaderMatch(name=":authority", kind="regex", value=regex)
-
-
 def _with_wildcard_match(host: str, routes: Iterable[Route]) -> list[Route]:
+    """Routes of a `*.` host, each limited to one DNS label by an `:authority` match.
+
+    The DAG adds Contour's match itself; a route that already matches on `:authority` (header names
+    are case-insensitive) is left as it is, so only a route built without one gets it here.
+    """
     if not host.startswith("*."):
         return list(routes)
     extra = wildcard_authority_match(host)
-    result = []
-    for route in routes:
-        if any(h.name == ":authority" for h in route.header_matches):
-            result.append(route)
-        else:
-            result.append(dataclasses.replace(route, header_matches=(*route.header_matches, extra)))
-    return result
+    return [
+        route
+        if any(h.name.lower() == ":authority" for h in route.header_matches)
+        else dataclasses.replace(route, header_matches=(*route.header_matches, extra))
+        for route in routes
+    ]
 
 
 def virtual_host(vhost: VirtualHost, *, secure: bool) -> Any | None:
@@ -159,7 +154,7 @@ def header_matcher(header: HeaderMatch) -> Any:
         )
     elif header.kind == "contains":
         # Envoy matches a regex against the whole value: wrap the quoted substring in ".*".
-        regex = _case_insensitive(".*" + quote_meta(header.value) + ".*", header.ignore_case)
+        regex = _case_insensitive(".*" + go_quote_meta(header.value) + ".*", header.ignore_case)
         result.string_match.CopyFrom(string_pb2.StringMatcher(safe_regex=safe_regex(regex)))
     elif header.kind == "regex":
         regex = _case_insensitive(header.value, header.ignore_case)
@@ -322,9 +317,13 @@ def cors_policy(policy: CORSPolicy) -> Any:
         allow_private_network_access=wrappers_pb2.BoolValue(value=policy.allow_private_network),
     )
     if policy.max_age:
-        seconds = parse_go_duration(policy.max_age)
-        if seconds is not None:
-            result.max_age = "0" if seconds == 0 else f"{seconds:.0f}"
+        # The DAG accepted only valid, non-negative durations; Contour's ParseMaxAge: 0 disables caching.
+        try:
+            seconds = parse_go_duration(policy.max_age)
+        except DurationError:
+            seconds = None
+        if seconds is not None and seconds >= 0:
+            result.max_age = f"{seconds:.0f}"
     for origin in policy.allow_origin:
         if _origin_is_literal(origin):
             result.allow_origin_string_match.append(string_pb2.StringMatcher(exact=origin, ignore_case=True))

@@ -171,6 +171,45 @@ def test_configured_class_names_accept_only_listed_classes() -> None:
     assert cache.insert(proxy("b").with_spec(ingressClassName="internal").build()) is True
 
 
+CONTOUR_CLASS = "projectcontour.io/ingress.class"
+KUBERNETES_CLASS = "kubernetes.io/ingress.class"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "spec_class", "served"),
+    [
+        # Contour's annotation.IngressClass takes the first annotation present, even when empty, and
+        # an empty annotation class falls through to spec.ingressClassName.
+        pytest.param(
+            {CONTOUR_CLASS: "", KUBERNETES_CLASS: "nginx"}, None, True, id="empty-contour-hides-nginx"
+        ),
+        pytest.param({CONTOUR_CLASS: ""}, "nginx", False, id="empty-annotation-uses-spec"),
+        pytest.param({CONTOUR_CLASS: "contour", KUBERNETES_CLASS: "nginx"}, None, True, id="contour-first"),
+        pytest.param({KUBERNETES_CLASS: "nginx"}, "contour", False, id="annotation-over-spec"),
+        pytest.param({}, "contour", True, id="spec-contour"),
+    ],
+)
+def test_ingress_class_as_contour_reads_it(
+    annotations: dict[str, str], spec_class: str | None, served: bool
+) -> None:
+    obj = ingress("i")
+    obj["metadata"]["annotations"] = annotations
+    if spec_class is not None:
+        obj["spec"]["ingressClassName"] = spec_class
+    cache = KubernetesCache()
+    assert (cache.insert(obj), list(cache.ingresses)) == (
+        served,
+        [ObjectRef("default", "i")] if served else [],
+    )
+
+
+def test_httpproxy_with_empty_contour_class_annotation_is_served() -> None:
+    annotations = {CONTOUR_CLASS: "", KUBERNETES_CLASS: "nginx"}
+    cache = KubernetesCache()
+    assert cache.insert(proxy("p").meta(annotations=annotations).build()) is True
+    assert list(cache.httpproxies) == [ObjectRef("default", "p")]
+
+
 @pytest.mark.parametrize(
     ("existing", "obj", "rebuild"),
     [

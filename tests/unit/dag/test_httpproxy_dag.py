@@ -242,6 +242,69 @@ def test_upstream_protocol(svc: Obj, annotations: dict[str, str], expected: Prot
     assert r.clusters[0].protocol == expected
 
 
+@pytest.mark.parametrize(
+    ("app_protocol", "annotations", "expected"),
+    [
+        pytest.param(
+            "kubernetes.io/h2c",
+            {"projectcontour.io/upstream-protocol.tls": "80"},
+            Protocol.H2C,
+            id="app-protocol-wins-over-annotation",
+        ),
+        pytest.param(
+            "grpc",
+            {"projectcontour.io/upstream-protocol.tls": "http"},
+            Protocol.HTTP1,
+            id="unknown-app-protocol-still-hides-annotation",
+        ),
+        pytest.param("https", {}, Protocol.TLS, id="app-protocol-https"),
+        pytest.param("kubernetes.io/ws", {}, Protocol.HTTP1, id="app-protocol-ws"),
+    ],
+)
+def test_upstream_protocol_from_app_protocol(
+    app_protocol: str, annotations: dict[str, str], expected: Protocol
+) -> None:
+    """Contour reads the annotations only when the port's appProtocol is unset."""
+    svc = k8s_service("kuard", ports=[port(80, "http", appProtocol=app_protocol)], annotations=annotations)
+    r = only_route(build(root().route("/", service("kuard")).build(), svc).dag)
+    assert r.clusters[0].protocol == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(" 5", id="leading-space"),
+        pytest.param("5 ", id="trailing-space"),
+        pytest.param("+5", id="plus-sign"),
+        pytest.param("1_000", id="underscore"),
+        pytest.param("\u0665", id="non-ascii-digit"),
+        pytest.param("4294967296", id="over-uint32"),
+        pytest.param("9" * 5000, id="five-thousand-digits"),
+    ],
+)
+def test_circuit_breaker_annotation_go_rejects_reads_as_zero(value: str) -> None:
+    """strconv.ParseUint's grammar, not Python's int(): anything else means "not set"."""
+    annotations = {
+        "projectcontour.io/max-connections": value,
+        "projectcontour.io/max-pending-requests": value,
+        "projectcontour.io/max-requests": value,
+        "projectcontour.io/max-retries": value,
+        "projectcontour.io/per-host-max-connections": value,
+    }
+    r = only_route(
+        build(root().route("/", service("kuard")).build(), k8s_service("kuard", annotations=annotations)).dag
+    )
+    upstream = r.clusters[0].upstream
+    limits = (
+        upstream.max_connections,
+        upstream.max_pending_requests,
+        upstream.max_requests,
+        upstream.max_retries,
+        upstream.per_host_max_connections,
+    )
+    assert limits == (0, 0, 0, 0, 0)
+
+
 def test_circuit_breaker_annotations() -> None:
     annotations = {
         "projectcontour.io/max-connections": "9",
@@ -259,11 +322,12 @@ def test_external_name_service_when_enabled() -> None:
     assert (r.clusters[0].upstream.external_name, r.clusters[0].sni) == ("example.org", "example.org")
 
 
-def test_unnamed_port_eds_name_uses_number() -> None:
+def test_unnamed_port_eds_name_is_the_service() -> None:
+    # Contour's xds.ClusterLoadAssignmentName leaves an empty port name out: "namespace/name".
     r = only_route(
         build(root().route("/", service("kuard", 8080)).build(), k8s_service("kuard", ports=[port(8080)])).dag
     )
-    assert r.clusters[0].upstream.eds_name == "default/kuard/8080"
+    assert r.clusters[0].upstream.eds_name == "default/kuard"
 
 
 def test_mirror_defaults_to_all_traffic() -> None:
@@ -439,7 +503,7 @@ def test_tcpproxy_include() -> None:
     [
         pytest.param({"response": "1m", "idle": "2s"}, 60.0, 2.0, None, id="durations"),
         pytest.param({"response": "infinity", "idle": "infinite"}, 0.0, 0.0, None, id="infinity"),
-        pytest.param({"response": "0s"}, 0.0, None, None, id="zero-disables"),
+        pytest.param({"response": "0s"}, None, None, None, id="zero-is-envoy-default"),
         pytest.param({"idleConnection": "1.5s"}, None, None, 1.5, id="idle-connection"),
     ],
 )
@@ -459,6 +523,7 @@ def test_timeout_policy(
         pytest.param({"count": 0}, 1, None, ("5xx",), id="zero-is-one"),
         pytest.param({"count": 3, "perTryTimeout": "250ms"}, 3, 0.25, ("5xx",), id="count-and-per-try"),
         pytest.param({"perTryTimeout": "infinity"}, 1, None, ("5xx",), id="per-try-infinity-ignored"),
+        pytest.param({"perTryTimeout": "0s"}, 1, None, ("5xx",), id="per-try-zero-is-envoy-default"),
         pytest.param(
             {"retryOn": ["reset", "gateway-error"]}, 1, None, ("reset", "gateway-error"), id="retry-on"
         ),

@@ -288,7 +288,8 @@ CASES = [
         (
             "RouteError",
             "TimeoutPolicyNotValid",
-            'route.timeoutPolicy failed to parse: error parsing response timeout: time: invalid duration "s"',
+            "route.timeoutPolicy failed to parse: error parsing response timeout: "
+            'unable to parse timeout string "s": time: invalid duration "s"',
         ),
         None,
         id="RouteError-TimeoutPolicyNotValid",

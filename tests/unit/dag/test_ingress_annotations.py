@@ -8,7 +8,6 @@ import pytest
 
 from contour.dag import annotations as ann
 from contour.dag.model import Protocol
-from contour.dag.timeouts import DurationError
 
 
 @pytest.mark.parametrize(
@@ -48,39 +47,6 @@ def test_parse_uint32(value: str, expected: int) -> None:
 )
 def test_num_retries(annotations: dict[str, str], expected: int) -> None:
     assert ann.num_retries(annotations) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        pytest.param("", None, id="empty-default"),
-        pytest.param("0", None, id="zero-default"),
-        pytest.param("0s", None, id="zero-seconds-default"),
-        pytest.param("infinity", 0.0, id="infinity-disabled"),
-        pytest.param("infinite", 0.0, id="infinite-disabled"),
-        pytest.param("30s", 30.0, id="seconds"),
-        pytest.param("1m30s", 90.0, id="minutes-seconds"),
-        pytest.param("1.5h", 5400.0, id="fractional-hours"),
-        pytest.param("300ms", 0.3, id="milliseconds"),
-    ],
-)
-def test_parse_timeout(value: str, expected: float | None) -> None:
-    assert ann.parse_timeout(value) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        pytest.param("30", id="missing-unit"),
-        pytest.param("thirty", id="words"),
-        pytest.param("1d", id="unknown-unit"),
-        pytest.param("-1s", id="negative"),
-        pytest.param("Infinity", id="capitalised-infinity"),
-    ],
-)
-def test_parse_timeout_rejects(value: str) -> None:
-    with pytest.raises(DurationError):
-        ann.parse_timeout(value)
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,16 @@ def test_eds_cluster_with_contour_defaults() -> None:
     }
 
 
+def test_unnamed_port_cluster_reads_endpoints_of_the_service() -> None:
+    """Contour's ClusterLoadAssignmentName drops an empty port name; the cluster name keeps the number."""
+    service = Service(ref=ObjectRef("default", "kuard"), port=ServicePort("", 8080))
+    result = built(DagCluster(upstream=service))
+    assert (result["name"], result["eds_cluster_config"]["service_name"]) == (
+        "default/kuard/8080/da39a3ee5e",
+        "default/kuard",
+    )
+
+
 def test_external_name_is_a_strict_dns_cluster() -> None:
     service = Service(
         ref=ObjectRef("default", "ext"), port=ServicePort("https", 443), external_name="example.org"

@@ -15,8 +15,8 @@ from contour.dag.model import (
     Secret,
     SlowStartConfig,
 )
-from contour.envoy.durations import go_duration_string, parse_go_duration
-from contour.envoy.names import alt_stat_name, cluster_name, hashname, quote_meta, secret_name
+from contour.envoy.durations import go_duration_string
+from contour.envoy.names import alt_stat_name, cluster_name, hashname, secret_name
 from tests.unit.envoy.builders import upstream
 
 
@@ -36,14 +36,6 @@ from tests.unit.envoy.builders import upstream
 )
 def test_go_duration_string(seconds: float, text: str) -> None:
     assert go_duration_string(seconds) == text
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("10m", 600.0), ("1h30m", 5400.0), ("0", 0.0), ("1.5s", 1.5), ("abc", None), ("", None)],
-)
-def test_parse_go_duration(text: str, seconds: float | None) -> None:
-    assert parse_go_duration(text) == seconds
 
 
 def test_default_cluster_name_hashes_the_empty_string() -> None:
@@ -92,8 +84,3 @@ def test_hashname_truncates_from_the_last_element() -> None:
 def test_hashname_falls_back_to_the_hash() -> None:
     assert hashname(2, "aaaa", "bbbb") == hashname(2, "aaaa", "bbbb")
     assert len(hashname(2, "aaaa", "bbbb")) == 2
-
-
-@pytest.mark.parametrize(("text", "quoted"), [(".example.com", r"\.example\.com"), ("a-b_c", "a-b_c")])
-def test_quote_meta_is_gos(text: str, quoted: str) -> None:
-    assert quote_meta(text) == quoted

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
+from contour.dag.conditions import wildcard_authority_match
 from contour.dag.model import (
     CORSPolicy,
     DirectResponse,
@@ -78,10 +79,20 @@ def test_wildcard_host_gets_the_single_label_authority_match_once() -> None:
     ]
 
 
-def test_wildcard_match_already_added_by_the_dag_is_not_doubled() -> None:
-    from_dag = HeaderMatch(":authority", "regex", "^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.example\\.com(:[0-9]+)?")
-    host = vhost("*.example.com", route("/", upstream("kuard"), header_matches=(from_dag,)))
-    assert len(as_json(virtual_host(host, secure=False))["routes"][0]["match"]["headers"]) == 1
+AUTHORITY_MATCHES = {
+    "the-dags-own": wildcard_authority_match("*.example.com"),
+    "another-regex": HeaderMatch(":authority", "regex", "^[a-z]+\\.example\\.com$"),
+    "exact": HeaderMatch(":authority", "exact", "a.example.com"),
+    "capitalised-name": HeaderMatch(":Authority", "present"),
+}
+
+
+@pytest.mark.parametrize("existing", AUTHORITY_MATCHES.values(), ids=AUTHORITY_MATCHES.keys())
+def test_route_already_matching_authority_gets_no_second_match(existing: HeaderMatch) -> None:
+    """The DAG owns the wildcard match: any `:authority` match on the route stops the translator."""
+    host = vhost("*.example.com", route("/", upstream("kuard"), header_matches=(existing,)))
+    headers = as_json(virtual_host(host, secure=False))["routes"][0]["match"]["headers"]
+    assert [h["name"] for h in headers] == [existing.name]
 
 
 MATCHES = {
@@ -312,6 +323,21 @@ def test_cors_policy() -> None:
         "allow_credentials": True,
         "allow_private_network_access": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("max_age", "expected"),
+    [
+        pytest.param("0s", "0", id="zero-disables-caching"),
+        pytest.param("1h30m", "5400", id="hours-and-minutes"),
+        pytest.param("+90s", "90", id="go-accepts-a-plus-sign"),
+        pytest.param("1.5s", "2", id="rounded-like-go-percent-0f"),
+        pytest.param(" 10m", None, id="go-rejects-a-space"),
+    ],
+)
+def test_cors_max_age_is_parsed_as_go_does(max_age: str, expected: str | None) -> None:
+    built = as_json(cors_policy(CORSPolicy(allow_origin=("*",), allow_methods=("GET",), max_age=max_age)))
+    assert built.get("max_age") == expected
 
 
 def test_routes_in_a_virtual_host_are_sorted() -> None:
