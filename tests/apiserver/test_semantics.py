@@ -388,3 +388,30 @@ def test_table_for_httpproxy(client: httpx.Client) -> None:
     names = [c["name"] for c in table["columnDefinitions"]]
     assert names[:2] == ["Name", "FQDN"]
     assert table["rows"][0]["cells"][:2] == ["tabled", "tabled.example.com"]
+
+
+def test_default_ingress_class_is_filled_in(client: httpx.Client) -> None:
+    namespace(client, "ingress-class")
+    client.post(
+        "/apis/networking.k8s.io/v1/ingressclasses",
+        json={
+            "metadata": {
+                "name": "the-default",
+                "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+            },
+            "spec": {"controller": "example.com/ingress"},
+        },
+    )
+    url = "/apis/networking.k8s.io/v1/namespaces/ingress-class/ingresses"
+    backend = {"service": {"name": "s", "port": {"number": 80}}}
+    plain = client.post(url, json={"metadata": {"name": "plain"}, "spec": {"defaultBackend": backend}}).json()
+    assert plain["spec"]["ingressClassName"] == "the-default"
+    annotated = client.post(
+        url,
+        json={
+            "metadata": {"name": "annotated", "annotations": {"kubernetes.io/ingress.class": "contour"}},
+            "spec": {"defaultBackend": backend},
+        },
+    ).json()
+    assert "ingressClassName" not in annotated["spec"]
+    client.delete("/apis/networking.k8s.io/v1/ingressclasses/the-default")

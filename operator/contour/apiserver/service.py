@@ -353,6 +353,8 @@ class APIService:
                 ],
                 "storedVersions": [v.get("name") for v in spec.get("versions", []) if v.get("storage")],
             }
+        elif rtype.group_resource == "ingresses.networking.k8s.io":
+            self._default_ingress_class(obj)
         elif rtype.group_resource == "services":
             spec = obj.setdefault("spec", {})
             spec.setdefault("type", "ClusterIP")
@@ -364,6 +366,34 @@ class APIService:
                 if isinstance(port, dict):
                     port.setdefault("protocol", "TCP")
                     port.setdefault("targetPort", port.get("port"))
+
+    def _default_ingress_class(self, obj: dict[str, Any]) -> None:
+        """The DefaultIngressClass admission plugin: a class-less Ingress gets the default IngressClass.
+
+        Only when neither `spec.ingressClassName` nor the `kubernetes.io/ingress.class` annotation is
+        set; with several defaults the newest one wins, as upstream.
+        """
+        spec = obj.get("spec")
+        annotations = obj.get("metadata", {}).get("annotations") or {}
+        if (
+            not isinstance(spec, dict)
+            or spec.get("ingressClassName")
+            or "kubernetes.io/ingress.class" in annotations
+        ):
+            return
+        defaults = [
+            stored.obj
+            for _key, stored in self.store.items("ingressclasses.networking.k8s.io")
+            if (stored.obj.get("metadata", {}).get("annotations") or {}).get(
+                "ingressclass.kubernetes.io/is-default-class"
+            )
+            == "true"
+        ]
+        if defaults:
+            newest = max(
+                defaults, key=lambda c: (c["metadata"].get("creationTimestamp", ""), c["metadata"]["name"])
+            )
+            spec["ingressClassName"] = newest["metadata"]["name"]
 
     def _next_cluster_ip(self) -> str:
         used = {s.obj.get("spec", {}).get("clusterIP") for _k, s in self.store.items("services")}
