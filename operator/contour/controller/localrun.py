@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -73,6 +74,16 @@ class RunInfo:
     listeners: dict[str, list[Any]]  # Envoy listener name -> [address, port]
     echo_backends: dict[str, int]  # pod -> port
     echo_pids: dict[str, int]  # pod -> PID
+
+
+def concrete_admin_port(port: int) -> int:
+    """`port`, or for 0 one free on 127.0.0.1 now: the bootstrap's `envoy-admin` cluster (behind the
+    stats listener's /ready and /stats) must name the port Envoy's admin really listens on."""
+    if port:
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class LocalRun:
@@ -137,7 +148,7 @@ class LocalRun:
             xds_address="127.0.0.1",
             xds_port=self.controller.xds.port,
             admin_address="127.0.0.1",
-            admin_port=cfg.admin_port,
+            admin_port=concrete_admin_port(cfg.admin_port),
             node_id="envoy",
             node_cluster="contour",
         )

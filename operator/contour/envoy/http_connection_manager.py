@@ -36,6 +36,7 @@ from contour.envoy.durations import duration
 HCM_FILTER: Final = "envoy.filters.network.http_connection_manager"
 LUA_FILTER: Final = "envoy.filters.http.lua"
 CORS_FILTER: Final = "envoy.filters.http.cors"
+LOCAL_RATELIMIT_FILTER: Final = "envoy.filters.http.local_ratelimit"
 ROUTER_TYPE_URL: Final = type_url(router_pb2.Router)
 
 # The compressor's content types: Envoy's defaults plus the gRPC-Web ones, as Contour lists them.
@@ -117,13 +118,16 @@ def default_http_filters() -> list[Any]:
         )
     )
     return [
-        http_filter("compressor", compressor),
-        http_filter("grpcweb", grpc_web_pb2.GrpcWeb()),
+        # Canonical names, as Contour 1.33 gives them: Envoy finds a route's or virtual host's
+        # typed_per_filter_config (CORS, local rate limit) by the filter's name, not its type.
+        http_filter("envoy.filters.http.compressor", compressor),
+        http_filter("envoy.filters.http.grpc_web", grpc_web_pb2.GrpcWeb()),
         http_filter(
-            "grpc_stats", grpc_stats_pb2.FilterConfig(emit_filter_state=True, enable_upstream_stats=True)
+            "envoy.filters.http.grpc_stats",
+            grpc_stats_pb2.FilterConfig(emit_filter_state=True, enable_upstream_stats=True),
         ),
-        http_filter("cors", cors_pb2.Cors()),
-        http_filter("local_ratelimit", local_rate_limit_pb2.LocalRateLimit(stat_prefix="http")),
+        http_filter(CORS_FILTER, cors_pb2.Cors()),
+        http_filter(LOCAL_RATELIMIT_FILTER, local_rate_limit_pb2.LocalRateLimit(stat_prefix="http")),
         http_filter(LUA_FILTER, placeholder),
         http_filter("envoy.filters.http.rbac", rbac_pb2.RBAC()),
         http_filter("router", router_pb2.Router()),

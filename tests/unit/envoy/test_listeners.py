@@ -71,11 +71,11 @@ def test_http_connection_manager_defaults() -> None:
     built = json_format.MessageToDict(manager(http.filter_chains[0]), preserving_proto_field_name=True)
     filters = built.pop("http_filters")
     assert [f["name"] for f in filters] == [
-        "compressor",
-        "grpcweb",
-        "grpc_stats",
-        "cors",
-        "local_ratelimit",
+        "envoy.filters.http.compressor",
+        "envoy.filters.http.grpc_web",
+        "envoy.filters.http.grpc_stats",
+        "envoy.filters.http.cors",
+        "envoy.filters.http.local_ratelimit",
         "envoy.filters.http.lua",
         "envoy.filters.http.rbac",
         "router",
@@ -141,7 +141,7 @@ def test_secure_chain_has_its_own_route_config_and_the_421_filter_first() -> Non
     built = manager(chain)
     assert built.rds.route_config_name == "https/Secure.example.com"
     assert built.stat_prefix == "ingress_https"
-    assert [f.name for f in built.http_filters][:2] == ["envoy.filters.http.lua", "compressor"]
+    assert [f.name for f in built.http_filters][:2] == ["envoy.filters.http.lua", "envoy.filters.http.compressor"]
     assert built.http_filters[-1].name == "router"
     lua = lua_pb2.Lua()
     built.http_filters[0].typed_config.Unpack(lua)
