@@ -61,6 +61,20 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
             " run.contour.local/echo-backend in the manifests, and point the slice at it."
         ),
     ] = False,
+    enable_external_name_service: Annotated[
+        bool,
+        typer.Option(help="Allow routes to Services of type ExternalName (off by default, as in Contour)."),
+    ] = False,
+    root_namespaces: Annotated[
+        str, typer.Option(help="Comma-separated namespaces where root HTTPProxies may live (default: any).")
+    ] = "",
+    ingress_class_name: Annotated[
+        str, typer.Option(help="Comma-separated ingress classes to serve (default: no class, or contour).")
+    ] = "",
+    disable_permit_insecure: Annotated[
+        bool,
+        typer.Option(help="Ignore permitInsecure on HTTPProxy routes: TLS hosts always redirect to HTTPS."),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="Log level of the controller's log on stderr.")] = "warning",
     envoy_log_level: Annotated[str, typer.Option(help="Envoy's log level (its log is in the state dir).")] = (
         "warning"
@@ -88,8 +102,16 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         stats_port=stats_port,
         envoy_bin=envoy_bin,
         envoy_log_level=envoy_log_level,
+        enable_external_name_service=enable_external_name_service,
+        root_namespaces=_names(root_namespaces),
+        ingress_class_names=_names(ingress_class_name),
+        disable_permit_insecure=disable_permit_insecure,
     )
     raise typer.Exit(asyncio.run(_run(config, Console(highlight=False))))
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 async def _run(config: LocalRunConfig, console: Console) -> int:

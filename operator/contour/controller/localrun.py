@@ -58,6 +58,11 @@ class LocalRunConfig:
     envoy_concurrency: int | None = 2
     drain_seconds: float = 1.0
     ready_timeout: float = 60.0
+    # Contour's routing options (ContourConfiguration / contour serve flags)
+    enable_external_name_service: bool = False
+    root_namespaces: tuple[str, ...] = ()
+    ingress_class_names: tuple[str, ...] = ()
+    disable_permit_insecure: bool = False
 
 
 @dataclass
@@ -128,6 +133,10 @@ class LocalRun:
             self.api,
             ControllerConfig(
                 builder=BuilderConfig(
+                    root_namespaces=cfg.root_namespaces,
+                    ingress_class_names=cfg.ingress_class_names,
+                    enable_external_name_service=cfg.enable_external_name_service,
+                    disable_permit_insecure=cfg.disable_permit_insecure,
                     http_address=cfg.address,
                     http_port=cfg.http_port,
                     https_address=cfg.address,

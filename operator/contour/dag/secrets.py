@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from contour.dag.cache import (
@@ -187,7 +188,23 @@ def _tls_error(secret: CachedSecret) -> str | None:
         return "missing TLS private key"
     if err := _validate_private_key(key):
         return f"invalid TLS private key: {err}"
+    if not _key_matches_certificate(cert, key):
+        # Contour leaves this to Envoy, which NACKs the whole SDS update; reject it here instead.
+        return "invalid TLS private key: private key does not match public key"
     return None
+
+
+def _key_matches_certificate(cert: bytes, key: bytes) -> bool:
+    """Whether the private key (already validated) belongs to the first certificate of the bundle."""
+    _, cert_der = _pem_blocks(cert)[0]
+    label, key_der = next(block for block in _pem_blocks(key) if block[0] != "EC PARAMETERS")
+    pem = f"-----BEGIN {label}-----\n".encode() + _b64_lines(key_der) + f"-----END {label}-----\n".encode()
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    certificate_key = x509.load_der_x509_certificate(cert_der).public_key()
+    return bool(
+        certificate_key.public_bytes(*spki)
+        == load_pem_private_key(pem, None).public_key().public_bytes(*spki)
+    )
 
 
 def _ca_error(secret: CachedSecret) -> str | None:

@@ -17,9 +17,11 @@ from contour.dag.status import StatusUpdate
 from .fixtures import (
     build,
     ca_secret,
+    cert_pem,
     crl_secret,
     delegation,
     k8s_service,
+    key_pem,
     port,
     proxy,
     secret,
@@ -642,6 +644,22 @@ CASES = [
         ),
         None,
         id="TLSError-SecretNotValid-garbage",
+    ),
+    pytest.param(
+        [
+            root().tls("cert").route("/", service("kuard")).build(),
+            KUARD,
+            secret("cert", tls_crt=cert_pem("www.example.com"), tls_key=key_pem("other.example.com")),
+        ],
+        ROOT,
+        (
+            "TLSError",
+            "SecretNotValid",
+            'Spec.VirtualHost.TLS Secret "cert" is invalid: invalid TLS private key: private key does not '
+            "match public key",
+        ),
+        None,
+        id="TLSError-SecretNotValid-key-of-another-certificate",
     ),
     pytest.param(
         [root().tls("certs/cert").route("/", service("kuard")).build(), KUARD, tls_secret("cert", "certs")],
