@@ -141,7 +141,10 @@ def test_secure_chain_has_its_own_route_config_and_the_421_filter_first() -> Non
     built = manager(chain)
     assert built.rds.route_config_name == "https/Secure.example.com"
     assert built.stat_prefix == "ingress_https"
-    assert [f.name for f in built.http_filters][:2] == ["envoy.filters.http.lua", "envoy.filters.http.compressor"]
+    assert [f.name for f in built.http_filters][:2] == [
+        "envoy.filters.http.lua",
+        "envoy.filters.http.compressor",
+    ]
     assert built.http_filters[-1].name == "router"
     lua = lua_pb2.Lua()
     built.http_filters[0].typed_config.Unpack(lua)
