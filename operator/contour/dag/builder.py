@@ -16,6 +16,7 @@ from typing import Protocol
 
 from contour.dag.cache import KubernetesCache
 from contour.dag.model import DAG, Cluster, ObjectRef, Route, Secret, Service
+from contour.dag.services import ServiceMemo
 from contour.dag.status import StatusCollector, StatusUpdate
 from contour.dag.vhosts import HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME
 
@@ -47,6 +48,7 @@ class BuildContext:
     cache: KubernetesCache
     config: BuilderConfig
     status: StatusCollector = field(default_factory=StatusCollector)
+    service_memo: ServiceMemo = field(default_factory=dict)  # ensure_service results of this build
 
 
 class Processor(Protocol):

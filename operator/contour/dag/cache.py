@@ -122,6 +122,9 @@ class KubernetesCache:
         self.configured_secret_refs = tuple(configured_secret_refs)
 
         self.httpproxies: dict[ObjectRef, HTTPProxy] = {}
+        # The refs in `httpproxies` by namespace: a proxy's services are always in its own namespace
+        # (an included proxy's are in the child's), so a Service event looks only at its namespace.
+        self._httpproxy_refs_by_namespace: dict[str, set[ObjectRef]] = {}
         self.tlscertificatedelegations: dict[ObjectRef, TLSCertificateDelegation] = {}
         self.extensionservices: dict[ObjectRef, ExtensionService] = {}
         self.services: dict[ObjectRef, dict[str, Any]] = {}
@@ -187,7 +190,10 @@ class KubernetesCache:
             if table is None:
                 return False
             was_unparsed = self.unparsed.pop((kind, ref), None) is not None
-            return table.pop(ref, None) is not None or was_unparsed
+            removed = table.pop(ref, None) is not None
+            if kind == "HTTPProxy":
+                self._index_httpproxy(ref)
+            return removed or was_unparsed
         if group == "" and kind == "Secret":
             stored = self.secrets.pop(ref, None)
             self._forget_validation(ref)
@@ -214,8 +220,21 @@ class KubernetesCache:
         spec_class_name = spec_class if isinstance(spec_class, str) else None
         if not matches_httpproxy(annotations_of(obj), spec_class_name, self.ingress_class_names):
             removed = self.httpproxies.pop(ref, None) is not None
+            self._index_httpproxy(ref)
             return self.unparsed.pop(("HTTPProxy", ref), None) is not None or removed
-        return self._insert_model(obj, ref, "HTTPProxy", HTTPProxy, self.httpproxies)
+        rebuild = self._insert_model(obj, ref, "HTTPProxy", HTTPProxy, self.httpproxies)
+        self._index_httpproxy(ref)
+        return rebuild
+
+    def _index_httpproxy(self, ref: ObjectRef) -> None:
+        """Bring `_httpproxy_refs_by_namespace` in line with `httpproxies` for `ref`."""
+        refs = self._httpproxy_refs_by_namespace.setdefault(ref.namespace, set())
+        if ref in self.httpproxies:
+            refs.add(ref)
+            return
+        refs.discard(ref)
+        if not refs:
+            del self._httpproxy_refs_by_namespace[ref.namespace]
 
     def _insert_model(
         self,
@@ -257,9 +276,8 @@ class KubernetesCache:
         for ing_ref, ing in self.ingresses.items():
             if ing_ref.namespace == ref.namespace and ref.name in _ingress_service_names(ing):
                 return True
-        for proxy_ref, proxy in self.httpproxies.items():
-            if proxy_ref.namespace != ref.namespace:
-                continue
+        for proxy_ref in self._httpproxy_refs_by_namespace.get(ref.namespace, ()):
+            proxy = self.httpproxies[proxy_ref]
             for route in proxy.spec.routes or []:
                 if any(s.name == ref.name for s in route.services or []):
                     return True

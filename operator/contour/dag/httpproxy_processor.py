@@ -587,6 +587,7 @@ class _Run:
                 svc.port,
                 health_port,
                 enable_external_name=self.config.enable_external_name_service,
+                memo=self.ctx.service_memo,
             )
         except ServiceLookupError as exc:
             cond.add_error(

@@ -249,6 +249,7 @@ class _IngressRoutes:
                 port,
                 port,
                 enable_external_name=self.ctx.config.enable_external_name_service,
+                memo=self.ctx.service_memo,
             )
         except ServiceLookupError as exc:
             log.warning("ingress %s: unresolved service reference %s: %s", self.ref, service_ref, exc)

@@ -106,6 +106,11 @@ def validate_external_name(svc: Mapping[str, Any], ref: ObjectRef, enabled: bool
         )
 
 
+# ensure_service results of one build: a Service or the lookup error's message, by everything the
+# result depends on besides the cache (fixed during a build). Types are in the key because `True == 1`.
+ServiceMemo = dict[tuple[object, ...], Service | str]
+
+
 def ensure_service(
     cache: KubernetesCache,
     ref: ObjectRef,
@@ -113,8 +118,34 @@ def ensure_service(
     health_port: int | str | None,
     *,
     enable_external_name: bool,
+    memo: ServiceMemo | None = None,
 ) -> Service:
-    """The DAG Service for a backend reference (Contour's EnsureService), or ServiceLookupError."""
+    """The DAG Service for a backend reference (Contour's EnsureService), or ServiceLookupError.
+
+    With `memo` (one per build), every reference after the first to the same Service port is a lookup.
+    """
+    if memo is None:
+        return _ensure_service(cache, ref, port, health_port, enable_external_name)
+    key = (ref, type(port), port, type(health_port), health_port, enable_external_name)
+    found = memo.get(key)
+    if found is None:
+        try:
+            found = _ensure_service(cache, ref, port, health_port, enable_external_name)
+        except ServiceLookupError as exc:
+            found = str(exc)
+        memo[key] = found
+    if isinstance(found, str):
+        raise ServiceLookupError(found)
+    return found
+
+
+def _ensure_service(
+    cache: KubernetesCache,
+    ref: ObjectRef,
+    port: int | str,
+    health_port: int | str | None,
+    enable_external_name: bool,
+) -> Service:
     svc, sp = lookup_service(cache, ref, port)
     health_sp: ServicePort | None = None
     if health_port not in (None, 0, "") and health_port != port:

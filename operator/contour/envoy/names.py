@@ -9,6 +9,7 @@ same name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Final
 
@@ -105,6 +106,10 @@ def _cluster_hash_input(cluster: Cluster) -> str:
     return text
 
 
+# A translate asks for the name of every cluster reference (routes, weighted clusters, CDS): equal
+# Clusters have equal names, and hashing the frozen Cluster costs less than half of naming it. Sized
+# above the distinct Clusters of the largest DAG measured (10,000 HTTPProxies) so it does not thrash.
+@functools.lru_cache(maxsize=1 << 16)
 def cluster_name(cluster: Cluster) -> str:
     """`namespace/service/port/<5 bytes of the SHA-1 of its options>`, e.g. `default/kuard/80/da39a3ee5e`."""
     service = cluster.upstream
