@@ -1,5 +1,6 @@
-"""Fixtures of the end-to-end tier: two `contour echo` backends for the session, and per test an xDS
-server, a real Envoy on it and an HTTP client for its listener (``tests.support.envoy_harness``)."""
+"""Fixtures of the end-to-end tier: two `contour echo` backends for the session, per test an xDS
+server, a real Envoy on it and an HTTP client for its listener (``tests.support.envoy_harness``), and
+for every test that uses a `contour run` (a fixture named `run`) the check that Envoy rejected nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.echo_config import Backends
+from tests.support.contour_run import ContourRun
 from tests.support.envoy_harness import EchoBackend
 
 
@@ -29,3 +31,12 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
 @pytest.fixture
 def envoy_dir(tmp_path: Path) -> Path:
     return tmp_path / "envoy"
+
+
+@pytest.fixture(autouse=True)
+def no_rejections(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test on a `contour run`: Envoy's update_rejected counters are all zero."""
+    yield
+    if "run" in request.fixturenames:
+        contour: ContourRun = request.getfixturevalue("run")
+        assert contour.rejections() == {}, f"Envoy rejected configuration; log:\n{contour.log()[-3000:]}"

@@ -22,7 +22,7 @@ from tests.e2e.run_routing_support import (
     upstream,
     wait_current_status,
 )
-from tests.support.contour_run import ContourRun
+from tests.support.contour_run import ContourRun, running
 from tests.support.envoy_harness import EchoBackend
 
 
@@ -39,14 +39,9 @@ def loopback_alias() -> str | None:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContourRun]:
-    contour = ContourRun(
-        tmp_path_factory.mktemp("external-run") / "state", extra_args=("--enable-external-name-service",)
-    ).start()
-    try:
+    state_dir = tmp_path_factory.mktemp("external-run") / "state"
+    with running(state_dir, extra_args=("--enable-external-name-service",)) as contour:
         yield contour
-    finally:
-        contour.stop()
-        contour.kill_leftovers()
 
 
 def test_an_external_name_service_routes_to_its_dns_name(run: ContourRun, tmp_path: Path) -> None:
@@ -74,6 +69,5 @@ def test_an_external_name_service_routes_to_its_dns_name(run: ContourRun, tmp_pa
         wait_current_status(run, "external", "app", "valid")
         reply = fetch_until(run, host, "/through-dns")
         assert reply.status == 200 and reply.pod == "echo-external"
-        assert run.rejections() == {}
     finally:
         echo.stop()

@@ -45,7 +45,7 @@ from tests.e2e.run_routing_support import (
     wait_current_status,
     websocket_echo,
 )
-from tests.support.contour_run import ContourRun, wait_until
+from tests.support.contour_run import ContourRun, running, wait_until
 from tests.support.envoy_harness import EchoBackend
 
 # -- fixtures ---------------------------------------------------------------------------------------
@@ -53,18 +53,8 @@ from tests.support.envoy_harness import EchoBackend
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContourRun]:
-    contour = ContourRun(tmp_path_factory.mktemp("routing-run") / "state").start()
-    try:
+    with running(tmp_path_factory.mktemp("routing-run") / "state") as contour:
         yield contour
-    finally:
-        contour.stop()
-        contour.kill_leftovers()
-
-
-@pytest.fixture(autouse=True)
-def no_rejections(run: ContourRun) -> Iterator[None]:
-    yield
-    assert run.rejections() == {}, f"Envoy rejected configuration; log:\n{run.log()[-3000:]}"
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -243,3 +243,14 @@ class ContourRun:
         """Every nonzero `*update_rejected` counter of Envoy (NACKs of any xDS type)."""
         stats = self.admin("/stats", format="json", filter=REJECTED_STATS).json().get("stats", [])
         return {s["name"]: s["value"] for s in stats if isinstance(s.get("value"), int) and s["value"]}
+
+
+@contextlib.contextmanager
+def running(state_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[ContourRun]:
+    """A started `contour run`, stopped (and any leftover process killed) on exit."""
+    contour = ContourRun(state_dir, extra_args=extra_args).start()
+    try:
+        yield contour
+    finally:
+        contour.stop()
+        contour.kill_leftovers()
