@@ -226,7 +226,7 @@ def _client(port: int, clusters: int, done: list[float], connected: threading.Ba
                 done.append(time.monotonic())
                 seen.add("reported")
     except grpc.RpcError:
-        pass
+        return  # the server closed the stream at the end of the run: this client is done
     finally:
         requests.put(None)
         channel.close()

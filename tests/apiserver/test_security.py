@@ -20,8 +20,8 @@ CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 def test_binds_loopback_by_default(fresh_server: APIServerProcess) -> None:
     fresh_server.start()
     assert fresh_server.url.startswith("http://127.0.0.1:")
-    with socket.create_connection(("127.0.0.1", fresh_server.port), timeout=2):
-        pass
+    with socket.create_connection(("127.0.0.1", fresh_server.port), timeout=2) as connection:
+        assert connection.getpeername()[0] == "127.0.0.1"
     listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
     port_hex = f"{fresh_server.port:04X}"
     local = [

@@ -47,7 +47,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContourRun]:
 def test_an_external_name_service_routes_to_its_dns_name(run: ContourRun, tmp_path: Path) -> None:
     alias = loopback_alias()
     if alias is None:
-        pytest.skip("/etc/hosts maps no name other than localhost to 127.0.0.1 for the DNS cluster")
+        pytest.skip(reason="/etc/hosts maps no name other than localhost to 127.0.0.1 for the DNS cluster")
     echo = EchoBackend("echo-external", tmp_path)
     try:
         service = external_name_service("external", "outside", alias)

@@ -38,13 +38,13 @@ from contour.apiserver.fieldpath import (
     ensure_named_fields,
     fields_of,
     go_json,
-    go_quote,
     go_string,
     path_string,
     remove_items,
 )
 from contour.apiserver.schemas import Schema
 from contour.apiserver.typedvalue import Comparison, compare, equal, format_errors, merge, validate
+from contour.dag.goformat import go_quote
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MAX_UPDATE_MANAGERS = 10
@@ -175,7 +175,7 @@ class _ConflictsError(Exception):
 
 
 class _DecodeError(ValueError):
-    pass
+    """managedFields the client sent that cannot be read; the live entries are kept instead."""
 
 
 _ENTRY_FIELDS = ("manager", "operation", "apiVersion", "time", "fieldsType", "subresource")

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from contour.apiserver.schemas import Schema, builtin_components
+from contour.dag.goformat import go_quote
 
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
@@ -109,37 +110,6 @@ def go_json(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(go_json(item) for item in value) + "]"
     raise TypeError(f"not a JSON value: {type(value).__name__}")
-
-
-_GO_SHORT_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
-
-
-def go_quote(text: str) -> str:
-    """Go's `%q` (strconv.Quote): how conflict messages print manager names and string keys."""
-    out = ['"']
-    for ch in text:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch in _GO_SHORT_ESCAPES:
-            out.append(_GO_SHORT_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _display(value: Any) -> str:

@@ -23,6 +23,7 @@ from contour.apiserver.errors import Cause
 from contour.apiserver.object_meta import validate_object_meta
 from contour.apiserver.schemas import Schema
 from contour.apiserver.structural import Node, compile_schema
+from contour.dag.goformat import go_quote
 
 __all__ = [
     "json_equal",
@@ -127,7 +128,7 @@ class _Walk:
             self._type_error(path, ",".join(types), kind)
 
     def _type_error(self, path: str, expected: str, actual: str) -> None:
-        detail = f"{path} {_IN} must be of type {expected}: {fe.go_quote(actual)}"
+        detail = f"{path} {_IN} must be of type {expected}: {go_quote(actual)}"
         self.errors.append(fe.type_invalid(path, actual, detail))
 
     def string(self, value: str, node: Node, path: str) -> None:
@@ -219,7 +220,7 @@ class _Walk:
 
     def schema_props(self, value: Any, node: Node, path: str) -> None:
         """kube-openapi's schemaPropsValidator: anyOf, oneOf, allOf, not (errors have no field path)."""
-        quoted = fe.go_quote(path)
+        quoted = go_quote(path)
         if node.any_of:
             best: list[Cause] | None = None
             for branch in node.any_of:

@@ -44,11 +44,10 @@ class EchoSettings:
 
 def write_stdout_line(line: str) -> None:
     """One log line on stdout, flushed at once (tests and mirror checks read it as it comes)."""
-    try:
+    # A closed or broken stdout must not stop the echo: the line is lost, the request still answered.
+    with contextlib.suppress(OSError, ValueError):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
-    except (OSError, ValueError):
-        pass
 
 
 class EchoServer:
@@ -99,7 +98,7 @@ class EchoServer:
         try:
             await self._serve(reader, writer, kind)
         except _QUIET_ERRORS:
-            pass
+            return  # the client went away or sent garbage: nothing to report
         except Exception as exc:
             print(
                 f"echo: connection from {writer.get_extra_info('peername')} failed: {exc!r}", file=sys.stderr

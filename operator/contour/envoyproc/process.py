@@ -326,7 +326,7 @@ class EnvoyProcess:
                 proc.kill()
                 await proc.wait()
         except ProcessLookupError:
-            pass
+            log.debug("envoy pid %d had already exited", proc.pid)
         except BaseException:
             # Interrupted while waiting (e.g. cancelled again): still never leave it running.
             with contextlib.suppress(ProcessLookupError):
