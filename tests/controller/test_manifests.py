@@ -85,7 +85,7 @@ async def test_apply_creates_then_updates_in_the_default_namespace(cluster: Clus
     first = await apply_manifests(cluster.api, read_manifests([path]))
     path.write_text(CONFIGMAP.format(value=2))
     second = await apply_manifests(cluster.api, read_manifests([path]))
-    assert [outcome for _, outcome in first + second] == [WriteOutcome.CREATED, WriteOutcome.REPLACED]
+    assert [outcome for _, outcome in first + second] == [WriteOutcome.CREATED, WriteOutcome.APPLIED]
     async with cluster.api.call_api("GET", version="v1", namespace="default", url="configmaps/settings") as r:
         assert r.json()["data"] == {"value": "2"}
 

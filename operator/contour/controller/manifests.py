@@ -1,11 +1,16 @@
-"""`contour run -f PATH`: read manifests from files and directories and create-or-update them, as
-`kubectl apply -f` would at start.
+"""`contour run -f PATH`: read manifests from files and directories and apply them server-side at start,
+as `kubectl apply --server-side --force-conflicts -f` would.
 
 Paths are files or directories (their `*.yaml`, `*.yml` and `*.json` files, sorted, not recursive, as
 kubectl without `-R`); a file may hold several YAML documents, and a `kind: List` is unrolled. Each
 object's resource (plural, namespaced or not) comes from the server's discovery, so any served kind
 works, CRDs included. A namespaced object without a namespace goes to `default`. Namespaces and CRDs
 are written first, so a directory may hold a Namespace in any of its files.
+
+Every object is applied with field manager `contour-run`: re-running with an edited file updates the
+object, a field removed from the file is removed from the object (this manager owned it), and fields
+other managers set (a `kubectl label`, a controller's writes) are kept. Where the file and another
+manager disagree on a field, the file wins and takes the field over.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 import kr8s.asyncio
 import yaml
 
-from contour.k8s.apply import WriteOutcome, create_or_replace
+from contour.k8s.apply import WriteOutcome, server_side_apply
 from contour.k8s.client import KubeClientError
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -124,7 +129,7 @@ class Discovery:
 async def apply_manifests(
     api: kr8s.asyncio.Api, manifests: Iterable[Manifest], *, default_namespace: str = "default"
 ) -> list[tuple[Manifest, WriteOutcome]]:
-    """Create or update every manifest in order; ManifestError naming the object on the first failure."""
+    """Apply every manifest in order; ManifestError naming the file and object on the first failure."""
     discovery = Discovery(api)
     done: list[tuple[Manifest, WriteOutcome]] = []
     for manifest in manifests:
@@ -135,7 +140,7 @@ async def apply_manifests(
                 obj["metadata"].setdefault("namespace", default_namespace)
             else:
                 obj["metadata"].pop("namespace", None)
-            outcome = await create_or_replace(api, obj, plural=plural, field_manager=FIELD_MANAGER)
+            outcome = await server_side_apply(api, obj, plural=plural, field_manager=FIELD_MANAGER)
         except ManifestError as error:
             raise ManifestError(f"{manifest.source}: {manifest.description}: {error}") from None
         except KubeClientError as error:
