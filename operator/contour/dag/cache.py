@@ -9,6 +9,12 @@ question "does this change need a DAG rebuild?" with Contour's rules (internal/d
 Ingress or HTTPProxy of another class, or a Secret or Service nothing references, does not.
 EndpointSlices never come here: they go straight to EDS.
 
+Processors read HTTPProxies, Services, Secrets and TLSCertificateDelegations through the accessors
+(`httpproxy`, `service`, `secret`, `delegations`). Between `start_recording()` and `stop_recording()`
+those accessors log what they returned, so an incremental build knows exactly which objects one
+root HTTPProxy's result depends on (`reads_unchanged`): the cache replaces an object by a new one on
+every change, so "unchanged" is object identity.
+
 Pure: no I/O and no clock; a plain object owned by one task.
 """
 
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import ItemsView, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +34,9 @@ from contour.dag.annotations import annotations_of, tls_cert_namespace
 from contour.dag.ingressclass import matches_httpproxy, matches_ingress
 from contour.dag.model import ObjectRef
 from contour.dag.rawobjects import generation_of, json_list, json_object, json_string
+
+# One read: the table, the key looked up, and the value found then (None when absent).
+Read = tuple[Mapping[Any, Any], Any, Any]
 
 SECRET_TYPE_TLS = "kubernetes.io/tls"
 SECRET_TYPE_OPAQUE = "Opaque"
@@ -136,6 +145,52 @@ class KubernetesCache:
         self.unparsed: dict[tuple[str, ObjectRef], Unparsed] = {}
         # Secret validation results, reused across builds until the Secret changes (see secrets.py).
         self.secret_validation: dict[tuple[ObjectRef, str], str | None] = {}
+        # A fresh token whenever any TLSCertificateDelegation changes: reading "every delegation"
+        # depends on it.
+        self._tokens: dict[str, object] = {"delegations": object()}
+        self._reads: list[Read] | None = None
+
+    # --- reads -------------------------------------------------------------------------------------
+
+    def start_recording(self) -> None:
+        """Log every accessor read from now on (one log at a time)."""
+        self._reads = []
+
+    def stop_recording(self) -> tuple[Read, ...]:
+        """The reads logged since `start_recording`, each (table, key) once, and stop logging."""
+        reads, self._reads = self._reads or [], None
+        unique: dict[tuple[int, Any], Read] = {}
+        for read in reads:
+            unique.setdefault((id(read[0]), read[1]), read)
+        return tuple(unique.values())
+
+    @staticmethod
+    def reads_unchanged(reads: tuple[Read, ...]) -> bool:
+        """True when every logged read would return the very same object now."""
+        return all(table.get(key) is value for table, key, value in reads)
+
+    def _logged(self, table: Mapping[Any, Any], key: Any) -> Any:
+        found = table.get(key)
+        if self._reads is not None:
+            self._reads.append((table, key, found))
+        return found
+
+    def httpproxy(self, ref: ObjectRef) -> HTTPProxy | None:
+        found: HTTPProxy | None = self._logged(self.httpproxies, ref)
+        return found
+
+    def service(self, ref: ObjectRef) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._logged(self.services, ref)
+        return found
+
+    def secret(self, ref: ObjectRef) -> CachedSecret | None:
+        found: CachedSecret | None = self._logged(self.secrets, ref)
+        return found
+
+    def delegations(self) -> ItemsView[ObjectRef, TLSCertificateDelegation]:
+        """Every TLSCertificateDelegation (a read of all of them)."""
+        self._logged(self._tokens, "delegations")
+        return self.tlscertificatedelegations.items()
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -149,6 +204,7 @@ class KubernetesCache:
             if kind == "HTTPProxy":
                 return self._insert_httpproxy(obj, ref)
             if kind == "TLSCertificateDelegation":
+                self._tokens["delegations"] = object()
                 return self._insert_model(
                     obj, ref, kind, TLSCertificateDelegation, self.tlscertificatedelegations
                 )
@@ -189,6 +245,8 @@ class KubernetesCache:
             table = tables.get(kind)
             if table is None:
                 return False
+            if kind == "TLSCertificateDelegation":
+                self._tokens["delegations"] = object()
             was_unparsed = self.unparsed.pop((kind, ref), None) is not None
             removed = table.pop(ref, None) is not None
             if kind == "HTTPProxy":

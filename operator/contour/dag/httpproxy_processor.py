@@ -28,6 +28,7 @@ from contour.dag.conditions import (
     wildcard_authority_match,
 )
 from contour.dag.goformat import go_quote
+from contour.dag.httpproxy_memo import RootFragment, empty_like, fragment_of, host_taken
 from contour.dag.httpproxy_tls import compute_tls
 from contour.dag.model import (
     Cluster,
@@ -73,7 +74,7 @@ from contour.dag.secrets import (
     split_ref,
 )
 from contour.dag.services import ServiceLookupError, ensure_service
-from contour.dag.status import ORPHANED, ORPHANED_MESSAGE, DetailedCondition
+from contour.dag.status import ORPHANED, ORPHANED_MESSAGE, DetailedCondition, StatusCollector
 from contour.dag.vhosts import ensure_secure_virtual_host, ensure_virtual_host
 
 KIND = "HTTPProxy"
@@ -88,20 +89,32 @@ def _generation(proxy: api.HTTPProxy) -> int:
 
 
 class HTTPProxyProcessor:
-    """Adds every valid HTTPProxy to the DAG and records the status of every HTTPProxy."""
+    """Adds every valid HTTPProxy to the DAG and records the status of every HTTPProxy.
+
+    Each root's contribution is kept (`httpproxy_memo`) and reused by the next run while nothing it
+    read has changed, so a build after one change recomputes only the roots that change touches.
+    """
+
+    def __init__(self) -> None:
+        self._fragments: dict[ObjectRef, RootFragment] = {}
 
     def run(self, ctx: BuildContext) -> None:
-        _Run(ctx).run()
+        run = _Run(ctx, self._fragments)
+        run.run()
+        self._fragments = run.fragments
 
 
 class _Run:
     """One processor run: the state Contour keeps on the processor for the duration of Run()."""
 
-    def __init__(self, ctx: BuildContext) -> None:
+    def __init__(self, ctx: BuildContext, previous: dict[ObjectRef, RootFragment] | None = None) -> None:
         self.ctx = ctx
         self.cache = ctx.cache
         self.config = ctx.config
-        self.orphaned: set[ObjectRef] = set()
+        self.orphaned: set[ObjectRef] = set()  # every non-root proxy
+        self.reached: set[ObjectRef] = set()  # the non-root proxies some root includes
+        self.previous = previous  # None: compute everything in place, keep nothing
+        self.fragments: dict[ObjectRef, RootFragment] = {}
 
     # --- top level -----------------------------------------------------------------------------------
 
@@ -118,8 +131,8 @@ class _Run:
                     f"TLSCertificateDelegation could not be parsed: {unparsed.reason}",
                 )
         for proxy in self._valid_proxies():
-            self._compute(proxy)
-        for ref in sorted(self.orphaned):
+            self._compute_or_reuse(proxy)
+        for ref in sorted(self.orphaned - self.reached):
             orphan = self.cache.httpproxies.get(ref)
             if orphan is not None:
                 self.ctx.status.proxy(ref, _generation(orphan)).valid.add_error(
@@ -160,6 +173,37 @@ class _Run:
         return [p for p in valid if p.spec.virtualhost is None] + sorted(roots, key=_ref)
 
     # --- one root ------------------------------------------------------------------------------------
+
+    def _compute_or_reuse(self, proxy: api.HTTPProxy) -> None:
+        vh = proxy.spec.virtualhost
+        if vh is None or self.previous is None or host_taken(self.ctx.dag, vh.fqdn):
+            self._compute(proxy)
+            return
+        ref = _ref(proxy)
+        fragment = self.previous.get(ref)
+        if fragment is None or not fragment.still_valid(proxy, self.config):
+            fragment = self._fragment(proxy)
+        self.fragments[ref] = fragment
+        fragment.merge_into(self.ctx.dag, self.ctx.status)
+        self.reached |= fragment.reached
+
+    def _fragment(self, proxy: api.HTTPProxy) -> RootFragment:
+        """Compute one root on its own DAG and status, logging what it reads."""
+        own = dataclasses.replace(self.ctx, dag=empty_like(self.ctx.dag), status=StatusCollector())
+        run = _Run(own)
+        self.cache.start_recording()
+        try:
+            run._compute(proxy)
+        finally:
+            reads = self.cache.stop_recording()
+        return fragment_of(
+            proxy,
+            config=self.config,
+            reads=reads,
+            dag=own.dag,
+            status=own.status,
+            reached=frozenset(run.reached),
+        )
 
     def _compute(self, proxy: api.HTTPProxy) -> None:
         ref = _ref(proxy)
@@ -301,7 +345,7 @@ class _Run:
                     continue
                 seen.add(key)
             inc_ref = ObjectRef(inc_ns, include.name)
-            included = self.cache.httpproxies.get(inc_ref)
+            included = self.cache.httpproxy(inc_ref)
             if included is None:
                 cond.add_error(
                     "IncludeError", "IncludeNotFound", f"include {inc_ns}/{include.name} not found"
@@ -327,7 +371,7 @@ class _Run:
                     enforce_tls=enforce_tls,
                 )
             )
-            self.orphaned.discard(inc_ref)
+            self.reached.add(inc_ref)
 
         dynamic = {"CONTOUR_NAMESPACE": ref.namespace}
         for route in proxy.spec.routes or []:
@@ -719,7 +763,7 @@ class _Run:
             )
             return False
         dest_ref = ObjectRef(include.namespace or ns, include.name)
-        dest = self.cache.httpproxies.get(dest_ref)
+        dest = self.cache.httpproxy(dest_ref)
         if dest is None:
             cond.add_error("TCPProxyIncludeError", "IncludeNotFound", f"include {dest_ref} not found")
             return False
@@ -730,7 +774,7 @@ class _Run:
                 f"root httpproxy cannot include another root httpproxy ({dest_ref})",
             )
             return False
-        self.orphaned.discard(dest_ref)
+        self.reached.add(dest_ref)
         if any(_ref(v) == dest_ref for v in visited):
             path = " -> ".join([str(_ref(v)) for v in visited] + [str(dest_ref)])
             cond.add_error("TCPProxyIncludeError", "IncludeCreatesCycle", f"include creates a cycle: {path}")

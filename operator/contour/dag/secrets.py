@@ -48,7 +48,7 @@ def delegation_permitted(cache: KubernetesCache, secret: ObjectRef, target_names
     """True when `target_namespace` may use `secret` (same namespace, or delegated to it or to "*")."""
     if secret.namespace == target_namespace:
         return True
-    for ref, delegation in cache.tlscertificatedelegations.items():
+    for ref, delegation in cache.delegations():
         if ref.namespace != secret.namespace:
             continue
         for d in delegation.spec.delegations:
@@ -231,7 +231,7 @@ _CHECKS = {"tls": _tls_error, "ca": _ca_error, "crl": _crl_error}
 
 
 def _lookup(cache: KubernetesCache, ref: ObjectRef, purpose: str) -> Secret:
-    cached = cache.secrets.get(ref)
+    cached = cache.secret(ref)
     if cached is None:
         raise SecretError("Secret not found")
     key = (ref, purpose)

@@ -51,7 +51,7 @@ def lookup_service(
     cache: KubernetesCache, ref: ObjectRef, port: int | str
 ) -> tuple[Mapping[str, Any], ServicePort]:
     """The Service object and its port matching `port` (number or name), or ServiceLookupError."""
-    svc = cache.services.get(ref)
+    svc = cache.service(ref)
     if svc is None:
         raise ServiceLookupError(f"service {go_quote(ref)} not found")
     for raw in _raw_ports(svc):
@@ -128,7 +128,9 @@ def ensure_service(
         return _ensure_service(cache, ref, port, health_port, enable_external_name)
     key = (ref, type(port), port, type(health_port), health_port, enable_external_name)
     found = memo.get(key)
-    if found is None:
+    if found is not None:
+        cache.service(ref)  # the result depends on the Service even when memoised
+    else:
         try:
             found = _ensure_service(cache, ref, port, health_port, enable_external_name)
         except ServiceLookupError as exc:
