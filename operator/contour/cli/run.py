@@ -75,6 +75,13 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         bool,
         typer.Option(help="Ignore permitInsecure on HTTPProxy routes: TLS hosts always redirect to HTTPS."),
     ] = False,
+    xds_per_type_streams: Annotated[
+        bool,
+        typer.Option(
+            help="Give Envoy one xDS stream per type and per EDS cluster, as Contour does,"
+            " instead of one aggregated (ADS) stream."
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="Log level of the controller's log on stderr.")] = "warning",
     envoy_log_level: Annotated[str, typer.Option(help="Envoy's log level (its log is in the state dir).")] = (
         "warning"
@@ -106,6 +113,7 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         root_namespaces=_names(root_namespaces),
         ingress_class_names=_names(ingress_class_name),
         disable_permit_insecure=disable_permit_insecure,
+        ads=not xds_per_type_streams,
     )
     raise typer.Exit(asyncio.run(_run(config, Console(highlight=False))))
 

@@ -4,7 +4,9 @@ In order: the embedded API server (SQLite in the state directory, a kubeconfig b
 manifests of `-f` applied through the API (with `--quickstart`, the echo backends they ask for started
 first), the controller on that API server through HTTP exactly as in a cluster (informers, rebuilds,
 the xDS server on loopback without TLS, status), then a supervised local Envoy whose bootstrap points at
-that xDS server. `start()` returns once Envoy is LIVE and writes `run.json` (addresses, PIDs) into the
+that xDS server. Envoy takes everything over one ADS stream (the bootstrap's `ads_config`, every
+translated ConfigSource `ads`) unless `ads` is off: then, as with Contour, one stream per type and one
+per EDS cluster. `start()` returns once Envoy is LIVE and writes `run.json` (addresses, PIDs) into the
 state directory for scripts and tests; `stop()` undoes it in reverse order: Envoy is drained and gone
 before anything else stops, so nothing is left running.
 """
@@ -63,6 +65,7 @@ class LocalRunConfig:
     root_namespaces: tuple[str, ...] = ()
     ingress_class_names: tuple[str, ...] = ()
     disable_permit_insecure: bool = False
+    ads: bool = True  # one aggregated xDS stream; False: a stream per type and per EDS cluster
 
 
 @dataclass
@@ -142,7 +145,9 @@ class LocalRun:
                     https_address=cfg.address,
                     https_port=cfg.https_port,
                 ),
-                translator=TranslatorConfig(stats_address=cfg.address, stats_port=cfg.stats_port),
+                translator=TranslatorConfig(
+                    stats_address=cfg.address, stats_port=cfg.stats_port, ads=cfg.ads
+                ),
                 xds_address="127.0.0.1",
                 xds_port=cfg.xds_port,
                 load_balancer=load_balancer_status(cfg.status_address),
@@ -160,6 +165,7 @@ class LocalRun:
             admin_port=concrete_admin_port(cfg.admin_port),
             node_id="envoy",
             node_cluster="contour",
+            ads=cfg.ads,
         )
         self.envoy = EnvoyProcess(
             bootstrap(bootstrap_config),

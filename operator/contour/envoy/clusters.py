@@ -69,9 +69,12 @@ class UpstreamTLSSettings:
 
 @dataclass(frozen=True)
 class ClusterSettings:
+    """Cluster-wide options; `ads` puts EDS and the client certificates' SDS on the aggregated stream."""
+
     connect_timeout_seconds: float = 2.0
     dns_lookup_family: str = "auto"
     upstream_tls: UpstreamTLSSettings = field(default_factory=UpstreamTLSSettings)
+    ads: bool = False
 
 
 def cluster(upstream: Cluster, settings: ClusterSettings) -> Any:
@@ -113,7 +116,9 @@ def cluster(upstream: Cluster, settings: ClusterSettings) -> Any:
     else:
         result.type = cluster_pb2.Cluster.EDS
         result.eds_cluster_config.CopyFrom(
-            cluster_pb2.Cluster.EdsClusterConfig(eds_config=config_source(), service_name=service.eds_name)
+            cluster_pb2.Cluster.EdsClusterConfig(
+                eds_config=config_source(ads=settings.ads), service_name=service.eds_name
+            )
         )
     if upstream.health_check_policy is not None:
         result.health_checks.append(_health_check(upstream))
@@ -129,6 +134,7 @@ def cluster(upstream: Cluster, settings: ClusterSettings) -> Any:
             upstream.client_certificate,
             settings.upstream_tls,
             alpn,
+            ads=settings.ads,
         )
         result.transport_socket.name = TLS_TRANSPORT_SOCKET
         result.transport_socket.typed_config.CopyFrom(pack(context))
@@ -234,6 +240,8 @@ def upstream_tls_context(
     client_certificate: Secret | None,
     settings: UpstreamTLSSettings,
     alpn: tuple[str, ...] = (),
+    *,
+    ads: bool = False,
 ) -> Any:
     """The UpstreamTlsContext: the CA and SANs are inlined (as Contour does); the client cert is SDS."""
     common = tls_pb2.CommonTlsContext(
@@ -246,7 +254,9 @@ def upstream_tls_context(
     )
     if client_certificate is not None:
         common.tls_certificate_sds_secret_configs.append(
-            secret_pb2.SdsSecretConfig(name=secret_name(client_certificate), sds_config=config_source())
+            secret_pb2.SdsSecretConfig(
+                name=secret_name(client_certificate), sds_config=config_source(ads=ads)
+            )
         )
     if validation is not None and validation.ca_secret.ca and validation.subject_names:
         common.validation_context.CopyFrom(

@@ -1,9 +1,10 @@
 """Small Envoy building blocks every translator uses: packing into `Any`, socket addresses, the xDS
 config source pointing at the bootstrap's `contour` cluster, TLS versions and header options.
 
-Config sources follow the bootstrap default (`bootstrap.py`): one state-of-the-world gRPC stream per
-type to the static cluster `contour`, as Contour's `ConfigSource("contour")` does. A resource must name
-the same transport as the bootstrap or Envoy opens a second subscription nobody answers.
+Config sources follow the bootstrap (`bootstrap.py`): by default one state-of-the-world gRPC stream per
+type to the static cluster `contour`, as Contour's `ConfigSource("contour")` does; with `ads` the
+aggregated stream of the bootstrap's `ads_config`. A resource must name the same transport as the
+bootstrap or Envoy opens a second subscription nobody answers.
 """
 
 from __future__ import annotations
@@ -56,8 +57,15 @@ def socket_address(address: str, port: int) -> Any:
     return address_pb2.Address(socket_address=socket)
 
 
-def config_source() -> Any:
-    """A per-type SotW gRPC config source on the bootstrap's `contour` cluster."""
+def config_source(*, ads: bool = False) -> Any:
+    """The aggregated (ADS) config source, or a per-type SotW gRPC one on the bootstrap's `contour` cluster.
+
+    Per-type, every EDS cluster is its own gRPC stream; ADS carries all of them on the bootstrap's one.
+    """
+    if ads:
+        return config_source_pb2.ConfigSource(
+            ads=config_source_pb2.AggregatedConfigSource(), resource_api_version=config_source_pb2.V3
+        )
     return config_source_pb2.ConfigSource(
         resource_api_version=config_source_pb2.V3,
         api_config_source=config_source_pb2.ApiConfigSource(

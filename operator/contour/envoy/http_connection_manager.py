@@ -81,7 +81,7 @@ end
 @dataclass(frozen=True)
 class ConnectionManagerSettings:
     """Listener-wide HCM settings from the Contour configuration; seconds, None = Envoy's default,
-    0 = disabled (Contour's "infinity")."""
+    0 = disabled (Contour's "infinity"). `ads` takes RDS from the aggregated stream."""
 
     xff_num_trusted_hops: int = 0
     server_header_transformation: str = "overwrite"
@@ -94,6 +94,7 @@ class ConnectionManagerSettings:
     delayed_close_timeout_seconds: float | None = None
     connection_shutdown_grace_period_seconds: float | None = None
     codec: str = "auto"  # auto, http1, http2
+    ads: bool = False
 
 
 def http_filter(name: str, config: Any) -> Any:
@@ -185,7 +186,7 @@ def http_connection_manager(
         codec_type={"http1": hcm.HttpConnectionManager.HTTP1, "http2": hcm.HttpConnectionManager.HTTP2}.get(
             settings.codec, hcm.HttpConnectionManager.AUTO
         ),
-        rds=hcm.Rds(route_config_name=route_config_name, config_source=config_source()),
+        rds=hcm.Rds(route_config_name=route_config_name, config_source=config_source(ads=settings.ads)),
         http_filters=with_router_last(filters),
         http_protocol_options=protocol_pb2.Http1ProtocolOptions(
             accept_http_10=True, allow_chunked_length=settings.allow_chunked_length

@@ -78,6 +78,11 @@ class ListenerSettings:
     https_access_log: str = "/dev/stdout"
     use_proxy_protocol: bool = False
 
+    @property
+    def ads(self) -> bool:
+        """Whether config sources name the aggregated stream (one switch, kept on the HCM settings)."""
+        return self.connection_manager.ads
+
 
 def _proxy_protocol(settings: ListenerSettings) -> list[Any]:
     if not settings.use_proxy_protocol:
@@ -134,7 +139,7 @@ def downstream_tls_context(
             tls_maximum_protocol_version=maximum,
             cipher_suites=list(settings.cipher_suites),
         ),
-        tls_certificate_sds_secret_configs=[sds_secret_config(secret)],
+        tls_certificate_sds_secret_configs=[sds_secret_config(secret, ads=settings.ads)],
         alpn_protocols=list(alpn),
     )
     context = tls_pb2.DownstreamTlsContext(common_tls_context=common)

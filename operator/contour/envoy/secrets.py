@@ -29,6 +29,6 @@ def tls_secret(secret: Secret) -> Any:
     )
 
 
-def sds_secret_config(secret: Secret) -> Any:
-    """A reference to `secret` over SDS from the `contour` cluster."""
-    return secret_pb2.SdsSecretConfig(name=secret_name(secret), sds_config=config_source())
+def sds_secret_config(secret: Secret, *, ads: bool = False) -> Any:
+    """A reference to `secret` over SDS from the `contour` cluster (on the ADS stream with `ads`)."""
+    return secret_pb2.SdsSecretConfig(name=secret_name(secret), sds_config=config_source(ads=ads))
