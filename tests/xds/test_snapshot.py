@@ -6,10 +6,11 @@ import pytest
 from envoy.service.discovery.v3 import discovery_pb2
 from google.protobuf import any_pb2
 
+from contour.envoy.translation_memo import Serialized
 from contour.xds import typeurls
 from contour.xds.delta import encode_delta_response
 from contour.xds.references import Reference
-from contour.xds.snapshot import Snapshot
+from contour.xds.snapshot import ResourceMemo, Snapshot
 from contour.xds.sotw import encode_response
 from tests.xds import builders as b
 
@@ -175,3 +176,33 @@ def test_framing_is_right_for_every_length_size(vhosts: int) -> None:
     assert discovery_pb2.DiscoveryResponse.FromString(ours) == built
     delta = discovery_pb2.DeltaDiscoveryResponse.FromString(resources.delta_encoded("big"))
     assert delta.resources[0].resource == built.resources[0]
+
+
+def test_a_serialized_route_configuration_is_framed_like_the_message() -> None:
+    message = b.route_config("r")
+    built = Snapshot.build("v1", {typeurls.ROUTE: [message]})
+    serialized = Serialized("r", message.SerializeToString(deterministic=True))
+    taken = Snapshot.build("v1", {typeurls.ROUTE: [serialized]})
+    assert taken.of_type(typeurls.ROUTE).resources == built.of_type(typeurls.ROUTE).resources
+
+
+def test_serialized_clusters_are_refused_since_their_references_must_be_read() -> None:
+    data = b.cluster("a").SerializeToString(deterministic=True)
+    with pytest.raises(ValueError, match="refer to others"):
+        Snapshot.build("v1", {typeurls.CLUSTER: [Serialized("a", data)]})
+
+
+def test_a_resource_memo_reuses_the_encoding_of_the_same_message_object_only() -> None:
+    memo = ResourceMemo()
+    kept, replaced = b.cluster("a"), b.cluster("b")
+    first = Snapshot.build("v1", {typeurls.CLUSTER: [kept, replaced]}, memo)
+    equal_copy = b.cluster("b")
+    second = Snapshot.build("v2", {typeurls.CLUSTER: [kept, equal_copy]}, memo)
+    assert second.of_type(typeurls.CLUSTER).resources["a"] is first.of_type(typeurls.CLUSTER).resources["a"]
+    assert (
+        second.of_type(typeurls.CLUSTER).resources["b"] is not first.of_type(typeurls.CLUSTER).resources["b"]
+    )
+    assert second.of_type(typeurls.CLUSTER).resources["b"] == first.of_type(typeurls.CLUSTER).resources["b"]
+    third = Snapshot.build("v3", {typeurls.CLUSTER: [equal_copy]}, memo)
+    assert list(third.of_type(typeurls.CLUSTER).resources) == ["b"]
+    assert memo.get(kept) is None  # forgotten: the last build did not use it

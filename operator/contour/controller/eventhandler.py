@@ -32,12 +32,13 @@ from contour.dag.cache import KubernetesCache
 from contour.dag.model import DAG, ObjectRef
 from contour.envoy.endpoints import cluster_load_assignment
 from contour.envoy.translate import TranslatorConfig, translate
+from contour.envoy.translation_memo import TranslationMemo
 from contour.k8s.informer import InformerEvent
 from contour.k8s.statuswriter import StatusUpdateLike
 from contour.xds import typeurls
 from contour.xds.cache import DEFAULT_GROUP, SnapshotCache
 from contour.xds.endpoints import EndpointsCache
-from contour.xds.snapshot import Snapshot
+from contour.xds.snapshot import ResourceMemo, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,9 @@ class EventHandler:
         self.assignments = AssignmentCache(self.slices, cluster_load_assignment)
         self.endpoints = EndpointsCache(snapshots)
         self.counters = HandlerCounters()
+        # What the last rebuild translated and serialised, reused for what did not change.
+        self.translation_memo = TranslationMemo()
+        self.resource_memo = ResourceMemo()
         self.dag: DAG | None = None
         self.last_result: BuildResult | None = None
         self.published = asyncio.Event()  # set by the first snapshot
@@ -212,13 +216,15 @@ class EventHandler:
         gc.disable()
         try:
             result = self.builder.build(self.cache)
-            resources: dict[str, list[Any]] = {
-                k: list(v) for k, v in translate(result.dag, self.translator_config).items()
-            }
+            translated = translate(result.dag, self.translator_config, self.translation_memo)
+            resources: dict[str, list[Any]] = {k: list(v) for k, v in translated.items()}
             resources[typeurls.ENDPOINT] = self.assignments.for_services(result.dag.services.values())
             self._version += 1
-            snapshot = Snapshot.build(str(self._version), resources)
+            snapshot = Snapshot.build(str(self._version), resources, self.resource_memo)
         except Exception:
+            # A half-done translation may have left the memos inconsistent: start them afresh.
+            self.translation_memo = TranslationMemo()
+            self.resource_memo = ResourceMemo()
             self.counters.rebuild_errors += 1
             log.exception("rebuild failed; the previous configuration stays")
             return False

@@ -10,7 +10,7 @@ here: EDS comes from EndpointSlices through `endpoints.cluster_load_assignment`,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -20,7 +20,7 @@ from envoy.config.route.v3 import route_pb2
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from envoy.service.runtime.v3 import rtds_pb2
 
-from contour.dag.model import DAG, Cluster, Protocol, Secret
+from contour.dag.model import DAG, Cluster, Protocol, Secret, SecureVirtualHost, VirtualHost
 from contour.envoy.clusters import ClusterSettings, UpstreamTLSSettings, cluster
 from contour.envoy.core import DEFAULT_CIPHER_SUITES, type_url
 from contour.envoy.http_connection_manager import ConnectionManagerSettings
@@ -36,6 +36,7 @@ from contour.envoy.names import FALLBACK_ROUTE_CONFIG, cluster_name, https_route
 from contour.envoy.routes import route_configuration, virtual_host
 from contour.envoy.runtime import runtime_layer
 from contour.envoy.secrets import tls_secret
+from contour.envoy.translation_memo import HostTranslation, TranslationMemo, serialized_route_configuration
 
 CLUSTER: Final = type_url(cluster_pb2.Cluster)
 LISTENER: Final = type_url(listener_pb2.Listener)
@@ -53,7 +54,9 @@ class TranslatorConfig:
     Timeouts are seconds: None keeps Envoy's default, 0 disables ("infinity"). Listener addresses
     and ports come from the DAG's Listeners. `stats_port` 0 leaves the stats/health listener out;
     `admin_port` > 0 adds Contour's read-only `envoy-admin` listener on 127.0.0.1 (only useful when
-    Envoy's admin API is on a unix socket, otherwise the ports collide).
+    Envoy's admin API is on a unix socket, otherwise the ports collide). `ads` makes every emitted
+    ConfigSource (EDS, RDS, SDS) the aggregated stream, for a bootstrap written with
+    `BootstrapConfig.ads`; False names a per-type gRPC stream on the `contour` cluster, as Contour does.
     """
 
     xff_num_trusted_hops: int = 0
@@ -80,6 +83,7 @@ class TranslatorConfig:
     stats_port: int = 8002
     admin_port: int = 0
     runtime_settings: Mapping[str, float | str | bool] = field(default_factory=dict)
+    ads: bool = False
 
     def listener_settings(self) -> ListenerSettings:
         versions = set(self.default_http_versions)
@@ -101,6 +105,7 @@ class TranslatorConfig:
             delayed_close_timeout_seconds=self.delayed_close_timeout_seconds,
             connection_shutdown_grace_period_seconds=self.connection_shutdown_grace_period_seconds,
             codec=codec,
+            ads=self.ads,
         )
         return ListenerSettings(
             connection_manager=manager,
@@ -118,18 +123,37 @@ class TranslatorConfig:
             connect_timeout_seconds=self.connect_timeout_seconds,
             dns_lookup_family=self.dns_lookup_family,
             upstream_tls=self.upstream_tls,
+            ads=self.ads,
         )
 
 
-def translate(dag: DAG, config: TranslatorConfig) -> dict[str, list[Message]]:
-    """Every xDS resource but endpoints for `dag`, by type URL, each list sorted by name."""
-    return {
-        CLUSTER: clusters(dag, config),
+def translate(
+    dag: DAG, config: TranslatorConfig, memo: TranslationMemo | None = None
+) -> dict[str, list[Message]]:
+    """Every xDS resource but endpoints for `dag`, by type URL, each list sorted by name.
+
+    With a `memo` (one per controller, see `translation_memo`), what an earlier DAG already had is
+    not translated again, and route configurations come as `Serialized` bytes instead of messages.
+    """
+    if memo is None:
+        return {
+            CLUSTER: clusters(dag, config),
+            LISTENER: listeners(dag, config),
+            ROUTE: route_configurations(dag),
+            SECRET: secrets(dag),
+            RUNTIME: [runtime_layer(config.runtime_settings)],
+        }
+    memo.begin(config)
+    hosts = _memo_hosts(dag, memo)
+    result = {
+        CLUSTER: _memo_clusters(dag, config, hosts, memo),
         LISTENER: listeners(dag, config),
-        ROUTE: route_configurations(dag),
-        SECRET: secrets(dag),
+        ROUTE: _memo_route_configurations(dag, hosts),
+        SECRET: secrets(dag, _clusters_of(dag, hosts)),
         RUNTIME: [runtime_layer(config.runtime_settings)],
     }
+    memo.end()
+    return result
 
 
 def listeners(dag: DAG, config: TranslatorConfig) -> list[Message]:
@@ -189,7 +213,7 @@ def clusters(dag: DAG, config: TranslatorConfig) -> list[Message]:
     return [cluster(unique[name], settings) for name in sorted(unique)]
 
 
-def _dag_certificates(dag: DAG) -> Iterator[Secret]:
+def _dag_certificates(dag: DAG, upstreams: Iterable[Cluster] | None = None) -> Iterator[Secret]:
     for listener in dag.listeners.values():
         for host in listener.secure_virtual_hosts.values():
             if not serves_tls(host):
@@ -198,12 +222,80 @@ def _dag_certificates(dag: DAG) -> Iterator[Secret]:
                 yield host.secret
             if host.fallback_certificate is not None:
                 yield host.fallback_certificate
-    for upstream in _dag_clusters(dag):
+    for upstream in _dag_clusters(dag) if upstreams is None else upstreams:
         protocol = upstream.protocol or upstream.upstream.protocol
         if upstream.client_certificate is not None and protocol in (Protocol.TLS, Protocol.H2):
             yield upstream.client_certificate
 
 
-def secrets(dag: DAG) -> list[Message]:
-    unique = {secret_name(s): s for s in _dag_certificates(dag) if s.cert and s.key}
+def secrets(dag: DAG, upstreams: Iterable[Cluster] | None = None) -> list[Message]:
+    """TLS certificates (SDS); `upstreams`, when given, are every cluster of the DAG."""
+    unique = {secret_name(s): s for s in _dag_certificates(dag, upstreams) if s.cert and s.key}
     return [tls_secret(unique[name]) for name in sorted(unique)]
+
+
+# --- with a TranslationMemo ---------------------------------------------------------------------------
+
+# (listener name, secure host or None, translation) for every host a route configuration may carry.
+_Hosts = list[tuple[str, SecureVirtualHost | None, HostTranslation]]
+
+
+def _memo_hosts(dag: DAG, memo: TranslationMemo) -> _Hosts:
+    hosts: _Hosts = []
+    for listener in dag.listeners.values():
+        if listener.protocol == "http":
+            hosts.extend(
+                (listener.name, None, memo.host(v, secure=False)) for v in listener.virtual_hosts.values()
+            )
+        for svh in listener.secure_virtual_hosts.values():
+            hosts.append((listener.name, svh, memo.host(svh.virtual_host, secure=True)))
+    return hosts
+
+
+def _clusters_of(dag: DAG, hosts: _Hosts) -> list[Cluster]:
+    """Every DAG cluster, as `_dag_clusters` lists them, from the translated hosts."""
+    found = [c for _, _, h in hosts for _, c in h.clusters]
+    for listener in dag.listeners.values():
+        if listener.protocol != "http":
+            found.extend(c for v in listener.virtual_hosts.values() for c in _vhost_clusters(v))
+        for svh in listener.secure_virtual_hosts.values():
+            found.extend(svh.tcp_proxy or ())
+    return found
+
+
+def _vhost_clusters(vhost: VirtualHost) -> Iterator[Cluster]:
+    for route in vhost.routes.values():
+        yield from route.clusters
+        yield from (mirror.cluster for mirror in route.mirror_policies)
+
+
+def _memo_clusters(dag: DAG, config: TranslatorConfig, hosts: _Hosts, memo: TranslationMemo) -> list[Message]:
+    settings = config.cluster_settings()
+    unique: dict[str, Cluster] = {}
+    for _, _, host in hosts:
+        for name, upstream in host.clusters:
+            unique.setdefault(name, upstream)
+    for listener in dag.listeners.values():
+        extra = [c for svh in listener.secure_virtual_hosts.values() for c in svh.tcp_proxy or ()]
+        if listener.protocol != "http":
+            extra.extend(c for v in listener.virtual_hosts.values() for c in _vhost_clusters(v))
+        for upstream in extra:
+            unique.setdefault(cluster_name(upstream), upstream)
+    return [memo.cluster(name, unique[name], lambda c: cluster(c, settings)) for name in sorted(unique)]
+
+
+def _memo_route_configurations(dag: DAG, hosts: _Hosts) -> list[Message]:
+    configs: dict[str, list[HostTranslation]] = {}
+    for listener in dag.listeners.values():
+        if listener.protocol == "http":
+            configs.setdefault(listener.name, [])
+    for listener_name, svh, host in hosts:
+        if svh is None:
+            configs[listener_name].append(host)
+            continue
+        if svh.tcp_proxy or not serves_tls(svh) or not host.entry:
+            continue
+        configs[https_route_config_name(svh.name)] = [host]
+        if svh.fallback_certificate is not None:
+            configs.setdefault(FALLBACK_ROUTE_CONFIG, []).append(host)
+    return [serialized_route_configuration(name, members) for name, members in sorted(configs.items())]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Any, NamedTuple
 
+from contour.envoy.translation_memo import Serialized
 from contour.xds import typeurls, wire
 from contour.xds.references import Reference, scanner
 
@@ -90,33 +91,50 @@ class _Framer:
         self._name_of = typeurls.namer(type_url)
         self._scan = scanner(type_url)
 
-    def encode(self, messages: Iterable[Any]) -> Iterator[Resource]:
-        """One ``Resource`` per message; ``ValueError`` for a message of another type."""
+    def encode(self, messages: Iterable[Any], memo: "ResourceMemo | None" = None) -> Iterator[Resource]:
+        """One ``Resource`` per message; ``ValueError`` for a message of another type.
+
+        A ``Serialized`` is framed as it is (for types whose resources refer to nothing). With a
+        ``memo``, a message object encoded by an earlier call is not encoded again.
+        """
         expected, name_of, scan = self._message_class, self._name_of, self._scan
         new_resource, blank_hash = tuple.__new__, _BLANK_HASH
         # Everything before the serialised message depends only on its length, and the resources of
         # one type share a few lengths: built once per length (per call, so nothing outlives it).
         heads: dict[int, tuple[bytes, int]] = {}
         for message in messages:
-            if not isinstance(message, expected):
+            if memo is not None:
+                known = memo.get(message)
+                if known is not None:
+                    yield known
+                    continue
+            if isinstance(message, Serialized):
+                if scan is not None:
+                    raise ValueError(f"{self.type_url} resources must be messages: they refer to others")
+                value, name = message.data, message.name
+            elif isinstance(message, expected):
+                value, name = message.SerializeToString(deterministic=True), name_of(message)
+            else:
                 raise ValueError(f"{type(message).__name__} given for {self.type_url}")
-            value = message.SerializeToString(deterministic=True)
             head = heads.get(len(value))
             if head is None:
                 head = heads[len(value)] = self._head(len(value))
             digest = blank_hash.copy()  # cheaper than a new blake2b(value, digest_size=8), same digest
             digest.update(value)
             # Resource's fields, in order, without its generated Python __new__.
-            yield new_resource(
+            resource = new_resource(
                 Resource,
                 (
-                    name_of(message),
+                    name,
                     digest.hexdigest(),
                     head[0] + value,
                     head[1],
                     scan(message) if scan is not None else (),
                 ),
             )
+            if memo is not None:
+                memo.put(message, resource)
+            yield resource
 
     def _head(self, value_length: int) -> tuple[bytes, int]:
         """The bytes before a serialised message of ``value_length`` bytes, and where the Any starts."""
@@ -133,6 +151,33 @@ def _framer(type_url: str) -> _Framer:
     if framer is None:
         raise ValueError(f"unknown xDS type URL {type_url!r}")
     return framer
+
+
+class ResourceMemo:
+    """Resources by the identity of the message they were encoded from, for one publisher.
+
+    Translators that reuse unchanged message objects (``contour.envoy.translation_memo``) then get
+    them framed once. ``Snapshot.build`` calls ``end()``: only what that build used is kept.
+    """
+
+    __slots__ = ("_current", "_next")
+
+    def __init__(self) -> None:
+        self._current: dict[int, tuple[Any, Resource]] = {}
+        self._next: dict[int, tuple[Any, Resource]] = {}
+
+    def get(self, message: Any) -> Resource | None:
+        found = self._current.get(id(message))
+        if found is None or found[0] is not message:
+            return None
+        self._next[id(message)] = found
+        return found[1]
+
+    def put(self, message: Any, resource: Resource) -> None:
+        self._next[id(message)] = (message, resource)  # the message is kept so its id is not reused
+
+    def end(self) -> None:
+        self._current, self._next = self._next, {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +255,10 @@ class Snapshot:
         self.types: Mapping[str, TypeResources] = dict(types)
 
     @classmethod
-    def build(cls, version: str, resources: Mapping[str, Iterable[Any]]) -> "Snapshot":
-        """Serialise protobuf messages grouped by type URL into a snapshot.
+    def build(
+        cls, version: str, resources: Mapping[str, Iterable[Any]], memo: ResourceMemo | None = None
+    ) -> "Snapshot":
+        """Serialise protobuf messages (or take ``Serialized`` ones) grouped by type URL into a snapshot.
 
         Raises ``ValueError`` for an unknown type URL, a message of another type, or a duplicate name:
         those are bugs in the caller, not user input.
@@ -219,11 +266,13 @@ class Snapshot:
         types: dict[str, TypeResources] = {}
         for type_url, messages in resources.items():
             by_name: dict[str, Resource] = {}
-            for resource in _framer(type_url).encode(messages):
+            for resource in _framer(type_url).encode(messages, memo):
                 if resource.name in by_name:
                     raise ValueError(f"duplicate {typeurls.SHORT_NAMES[type_url]} resource {resource.name!r}")
                 by_name[resource.name] = resource
             types[type_url] = TypeResources(type_url, by_name)
+        if memo is not None:
+            memo.end()
         return cls(version, types)
 
     def of_type(self, type_url: str) -> TypeResources:
