@@ -10,14 +10,14 @@ the remaining hosts use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from contour.dag.cache import KubernetesCache
-from contour.dag.model import DAG, Cluster, ObjectRef, Route, Secret, Service
+from contour.dag.model import DAG, Cluster, ObjectRef, Route, Secret, SecureVirtualHost, Service, VirtualHost
 from contour.dag.services import ServiceMemo
-from contour.dag.status import StatusCollector, StatusUpdate
+from contour.dag.status import RenderMemo, StatusCollector, StatusUpdate
 from contour.dag.vhosts import HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME
 
 __all__ = ["HTTPS_LISTENER_NAME", "HTTP_LISTENER_NAME"]  # re-exported for processors
@@ -79,13 +79,15 @@ class Builder:
         self.processors: list[Processor] = (
             list(processors) if processors is not None else default_processors()
         )
+        self._uses = _UsesMemo()
+        self._renders = RenderMemo()
 
     def build(self, cache: KubernetesCache) -> BuildResult:
-        ctx = BuildContext(dag=DAG(), cache=cache, config=self.config)
+        ctx = BuildContext(dag=DAG(), cache=cache, config=self.config, status=StatusCollector(self._renders))
         for processor in self.processors:
             processor.run(ctx)
         _prune(ctx.dag)
-        _collect_services_and_secrets(ctx.dag)
+        _collect_services_and_secrets(ctx.dag, self._uses)
         return BuildResult(dag=ctx.dag, statuses=ctx.status.updates())
 
 
@@ -108,40 +110,76 @@ def _route_clusters(route: Route) -> Iterable[Cluster]:
         yield mirror.cluster
 
 
-def _collect_services_and_secrets(dag: DAG) -> None:
+# What one host uses, in Contour's collection order: (EDS name, Service) and (ref, Secret) pairs.
+_Uses = tuple[tuple[tuple[str, Service], ...], tuple[tuple[ObjectRef, Secret], ...]]
+
+
+def _cluster_uses(cluster: Cluster) -> Iterator[tuple[ObjectRef, Secret]]:
+    for secret in (
+        cluster.upstream_validation.ca_secret if cluster.upstream_validation else None,
+        cluster.client_certificate,
+    ):
+        if secret is not None:
+            yield secret.ref, secret
+
+
+def _vhost_uses(vhost: VirtualHost) -> _Uses:
+    clusters = [c for key in sorted(vhost.routes) for c in _route_clusters(vhost.routes[key])]
+    return (
+        tuple((c.upstream.eds_name, c.upstream) for c in clusters),
+        tuple(used for c in clusters for used in _cluster_uses(c)),
+    )
+
+
+def _secure_uses(svh: SecureVirtualHost) -> _Uses:
+    services, secrets = _vhost_uses(svh.virtual_host)
+    tcp = svh.tcp_proxy or []
+    dv = svh.downstream_validation
+    own = (svh.secret, svh.fallback_certificate, dv.ca if dv else None, dv.crl if dv else None)
+    return (
+        services + tuple((c.upstream.eds_name, c.upstream) for c in tcp),
+        secrets
+        + tuple(used for c in tcp for used in _cluster_uses(c))
+        + tuple((s.ref, s) for s in own if s is not None),
+    )
+
+
+class _UsesMemo:
+    """`_Uses` by host object: the incremental HTTPProxy processor hands unchanged hosts over as the
+    same objects, so only new hosts are walked. Keeps what the last build used."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[object, _Uses]] = {}
+        self._next: dict[int, tuple[object, _Uses]] = {}
+
+    def get(self, host: VirtualHost | SecureVirtualHost) -> _Uses:
+        found = self._last.get(id(host))
+        if found is None or found[0] is not host:
+            uses = _secure_uses(host) if isinstance(host, SecureVirtualHost) else _vhost_uses(host)
+            found = (host, uses)
+        self._next[id(host)] = found
+        return found[1]
+
+    def end(self) -> None:
+        self._last, self._next = self._next, {}
+
+
+def _collect_services_and_secrets(dag: DAG, memo: _UsesMemo | None = None) -> None:
+    memo = memo if memo is not None else _UsesMemo()
     services: dict[str, Service] = {}
     secrets: dict[ObjectRef, Secret] = {}
-
-    def add_cluster(cluster: Cluster) -> None:
-        services.setdefault(cluster.upstream.eds_name, cluster.upstream)
-        for secret in (
-            cluster.upstream_validation.ca_secret if cluster.upstream_validation else None,
-            cluster.client_certificate,
-        ):
-            if secret is not None:
-                secrets.setdefault(secret.ref, secret)
-
     for name in sorted(dag.listeners):
         listener = dag.listeners[name]
-        for vh_name in sorted(listener.virtual_hosts):
-            for key in sorted(listener.virtual_hosts[vh_name].routes):
-                for cluster in _route_clusters(listener.virtual_hosts[vh_name].routes[key]):
-                    add_cluster(cluster)
-        for svh_name in sorted(listener.secure_virtual_hosts):
-            svh = listener.secure_virtual_hosts[svh_name]
-            for key in sorted(svh.virtual_host.routes):
-                for cluster in _route_clusters(svh.virtual_host.routes[key]):
-                    add_cluster(cluster)
-            for cluster in svh.tcp_proxy or []:
-                add_cluster(cluster)
-            dv = svh.downstream_validation
-            for secret in (
-                svh.secret,
-                svh.fallback_certificate,
-                dv.ca if dv else None,
-                dv.crl if dv else None,
-            ):
-                if secret is not None:
-                    secrets.setdefault(secret.ref, secret)
+        hosts: list[VirtualHost | SecureVirtualHost] = [
+            listener.virtual_hosts[n] for n in sorted(listener.virtual_hosts)
+        ]
+        hosts += [listener.secure_virtual_hosts[n] for n in sorted(listener.secure_virtual_hosts)]
+        for host in hosts:
+            host_services, host_secrets = memo.get(host)
+            for eds_name, service in host_services:
+                services.setdefault(eds_name, service)
+            for ref, secret in host_secrets:
+                secrets.setdefault(ref, secret)
+    memo.end()
     dag.services = {k: services[k] for k in sorted(services)}
     dag.secrets = {k: secrets[k] for k in sorted(secrets)}

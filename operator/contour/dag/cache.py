@@ -134,6 +134,7 @@ class KubernetesCache:
         # The refs in `httpproxies` by namespace: a proxy's services are always in its own namespace
         # (an included proxy's are in the child's), so a Service event looks only at its namespace.
         self._httpproxy_refs_by_namespace: dict[str, set[ObjectRef]] = {}
+        self._sorted_httpproxy_refs: list[ObjectRef] | None = None
         self.tlscertificatedelegations: dict[ObjectRef, TLSCertificateDelegation] = {}
         self.extensionservices: dict[ObjectRef, ExtensionService] = {}
         self.services: dict[ObjectRef, dict[str, Any]] = {}
@@ -186,6 +187,12 @@ class KubernetesCache:
     def secret(self, ref: ObjectRef) -> CachedSecret | None:
         found: CachedSecret | None = self._logged(self.secrets, ref)
         return found
+
+    def sorted_httpproxy_refs(self) -> list[ObjectRef]:
+        """The refs of `httpproxies`, sorted (kept until a proxy is added or removed; do not modify)."""
+        if self._sorted_httpproxy_refs is None:
+            self._sorted_httpproxy_refs = sorted(self.httpproxies, key=lambda r: (r.namespace, r.name))
+        return self._sorted_httpproxy_refs
 
     def delegations(self) -> ItemsView[ObjectRef, TLSCertificateDelegation]:
         """Every TLSCertificateDelegation (a read of all of them)."""
@@ -288,9 +295,13 @@ class KubernetesCache:
         """Bring `_httpproxy_refs_by_namespace` in line with `httpproxies` for `ref`."""
         refs = self._httpproxy_refs_by_namespace.setdefault(ref.namespace, set())
         if ref in self.httpproxies:
-            refs.add(ref)
+            if ref not in refs:
+                refs.add(ref)
+                self._sorted_httpproxy_refs = None
             return
-        refs.discard(ref)
+        if ref in refs:
+            refs.discard(ref)
+            self._sorted_httpproxy_refs = None
         if not refs:
             del self._httpproxy_refs_by_namespace[ref.namespace]
 

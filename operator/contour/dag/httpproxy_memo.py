@@ -52,6 +52,8 @@ class RootFragment:
             if entry.secure is not None:
                 listener.secure_virtual_hosts[entry.host] = entry.secure
         for ps in self.statuses:
+            if status.adopt(ps):
+                continue
             merged = status.proxy(ps.ref, ps.generation)
             merged.valid.errors.extend(ps.valid.errors)
             merged.valid.warnings.extend(ps.valid.warnings)

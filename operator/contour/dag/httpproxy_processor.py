@@ -130,8 +130,8 @@ class _Run:
                     "SpecInvalid",
                     f"TLSCertificateDelegation could not be parsed: {unparsed.reason}",
                 )
-        for proxy in self._valid_proxies():
-            self._compute_or_reuse(proxy)
+        for ref, proxy in self._valid_proxies():
+            self._compute_or_reuse(ref, proxy)
         for ref in sorted(self.orphaned - self.reached):
             orphan = self.cache.httpproxies.get(ref)
             if orphan is not None:
@@ -143,43 +143,50 @@ class _Run:
                 ref, self.cache.tlscertificatedelegations[ref].metadata.generation or 0
             )
 
-    def _valid_proxies(self) -> list[api.HTTPProxy]:
-        """Every proxy except roots whose host name another root also claims (all of those are invalid)."""
-        valid: list[api.HTTPProxy] = []
-        by_fqdn: dict[str, list[api.HTTPProxy]] = {}
-        for ref in sorted(self.cache.httpproxies):
-            proxy = self.cache.httpproxies[ref]
-            if proxy.spec.virtualhost is None:
-                valid.append(proxy)
+    def _valid_proxies(self) -> list[tuple[ObjectRef, api.HTTPProxy]]:
+        """Every proxy except roots whose host name another root also claims (all of those are invalid).
+
+        Contour lists non-roots before roots: a non-root is first marked orphaned, and the roots that
+        include it then clear the mark. Each group is in namespace/name order.
+        """
+        non_roots: list[tuple[ObjectRef, api.HTTPProxy]] = []
+        roots: list[tuple[ObjectRef, api.HTTPProxy]] = []
+        by_fqdn: dict[str, list[tuple[ObjectRef, api.HTTPProxy]]] = {}
+        table = self.cache.httpproxies
+        for ref in self.cache.sorted_httpproxy_refs():
+            proxy = table[ref]
+            vh = proxy.spec.virtualhost
+            if vh is None:
+                non_roots.append((ref, proxy))
                 continue
-            by_fqdn.setdefault(proxy.spec.virtualhost.fqdn.lower(), []).append(proxy)
+            roots.append((ref, proxy))
+            by_fqdn.setdefault(vh.fqdn.lower(), []).append((ref, proxy))
+        duplicated: set[ObjectRef] = set()
         for fqdn in sorted(by_fqdn):
-            proxies = by_fqdn[fqdn]
-            if len(proxies) == 1:
-                valid.append(proxies[0])
+            claims = by_fqdn[fqdn]
+            if len(claims) == 1:
                 continue
-            names = ", ".join(sorted(str(_ref(p)) for p in proxies))
-            for proxy in proxies:
-                ps = self.ctx.status.proxy(_ref(proxy), _generation(proxy))
+            names = ", ".join(sorted(str(ref) for ref, _ in claims))
+            for ref, proxy in claims:
+                duplicated.add(ref)
+                ps = self.ctx.status.proxy(ref, _generation(proxy))
                 ps.vhost = fqdn
                 ps.valid.add_error(
                     "VirtualHostError",
                     "DuplicateVhost",
                     f"fqdn {go_quote(fqdn)} is used in multiple HTTPProxies: {names}",
                 )
-        # Contour lists non-roots before roots: a non-root is first marked orphaned, and the roots that
-        # include it then clear the mark.
-        roots = [p for p in valid if p.spec.virtualhost is not None]
-        return [p for p in valid if p.spec.virtualhost is None] + sorted(roots, key=_ref)
+        if duplicated:
+            roots = [(ref, proxy) for ref, proxy in roots if ref not in duplicated]
+        return non_roots + roots
 
     # --- one root ------------------------------------------------------------------------------------
 
-    def _compute_or_reuse(self, proxy: api.HTTPProxy) -> None:
+    def _compute_or_reuse(self, ref: ObjectRef, proxy: api.HTTPProxy) -> None:
         vh = proxy.spec.virtualhost
         if vh is None or self.previous is None or host_taken(self.ctx.dag, vh.fqdn):
             self._compute(proxy)
             return
-        ref = _ref(proxy)
         fragment = self.previous.get(ref)
         if fragment is None or not fragment.still_valid(proxy, self.config):
             fragment = self._fragment(proxy)

@@ -125,13 +125,38 @@ class DelegationStatus:
     valid: DetailedCondition
 
 
-class StatusCollector:
-    """Collects conditions during one build; `updates()` renders them, sorted by kind and object."""
+class RenderMemo:
+    """Rendered updates of adopted (shared, never modified) ProxyStatus objects, from one build to the
+    next; keeps what the last build used."""
 
     def __init__(self) -> None:
+        self._last: dict[int, tuple[ProxyStatus, StatusUpdate]] = {}
+        self._next: dict[int, tuple[ProxyStatus, StatusUpdate]] = {}
+
+    def render(self, ps: ProxyStatus) -> StatusUpdate:
+        found = self._last.get(id(ps))
+        if found is None or found[0] is not ps:
+            found = (ps, _proxy_update(ps))
+        self._next[id(ps)] = found
+        return found[1]
+
+    def end(self) -> None:
+        self._last, self._next = self._next, {}
+
+
+class StatusCollector:
+    """Collects conditions during one build; `updates()` renders them, sorted by kind and object.
+
+    `adopt` takes a finished ProxyStatus that others share (an incremental build's fragment) without
+    copying it: it is copied only if this build adds to it, and rendered through `render_memo`.
+    """
+
+    def __init__(self, render_memo: RenderMemo | None = None) -> None:
         self._proxies: dict[ObjectRef, ProxyStatus] = {}
+        self._adopted: set[ObjectRef] = set()
         self._delegations: dict[ObjectRef, DelegationStatus] = {}
         self._extra: dict[tuple[str, str, ObjectRef], StatusUpdate] = {}
+        self._render_memo = render_memo
 
     def proxy(self, ref: ObjectRef, generation: int) -> ProxyStatus:
         """The status entry for an HTTPProxy, created Valid on first use (Contour's ProxyAccessor)."""
@@ -139,7 +164,22 @@ class StatusCollector:
         if ps is None:
             ps = ProxyStatus(ref, generation, DetailedCondition(VALID, "Valid", "Valid HTTPProxy"))
             self._proxies[ref] = ps
+        elif ref in self._adopted:
+            self._adopted.discard(ref)
+            cond = ps.valid
+            copied = DetailedCondition(
+                cond.type, cond.ok_reason, cond.ok_message, list(cond.errors), list(cond.warnings)
+            )
+            ps = self._proxies[ref] = ProxyStatus(ps.ref, ps.generation, copied, ps.vhost)
         return ps
+
+    def adopt(self, ps: ProxyStatus) -> bool:
+        """Use `ps` as it is for its proxy when nothing was recorded for it yet; False otherwise."""
+        if ps.ref in self._proxies:
+            return False
+        self._proxies[ps.ref] = ps
+        self._adopted.add(ps.ref)
+        return True
 
     def delegation(self, ref: ObjectRef, generation: int) -> DelegationStatus:
         ds = self._delegations.get(ref)
@@ -159,8 +199,12 @@ class StatusCollector:
 
     def updates(self) -> list[StatusUpdate]:
         out: list[StatusUpdate] = []
-        for ref in sorted(self._proxies):
-            out.append(_proxy_update(self._proxies[ref]))
+        memo = self._render_memo
+        for ref in sorted(self._proxies, key=lambda r: (r.namespace, r.name)):
+            ps = self._proxies[ref]
+            out.append(memo.render(ps) if memo is not None and ref in self._adopted else _proxy_update(ps))
+        if memo is not None:
+            memo.end()
         for ref in sorted(self._delegations):
             ds = self._delegations[ref]
             out.append(

@@ -145,11 +145,13 @@ def translate(
         }
     memo.begin(config)
     hosts = _memo_hosts(dag, memo)
+    others = _other_clusters(dag)
+    certified = [c for _, _, h in hosts for c in h.with_client_certificate]
     result = {
-        CLUSTER: _memo_clusters(dag, config, hosts, memo),
+        CLUSTER: _memo_clusters(config, hosts, others, memo),
         LISTENER: listeners(dag, config),
         ROUTE: _memo_route_configurations(dag, hosts),
-        SECRET: secrets(dag, _clusters_of(dag, hosts)),
+        SECRET: secrets(dag, certified + others),
         RUNTIME: [runtime_layer(config.runtime_settings)],
     }
     memo.end()
@@ -229,7 +231,8 @@ def _dag_certificates(dag: DAG, upstreams: Iterable[Cluster] | None = None) -> I
 
 
 def secrets(dag: DAG, upstreams: Iterable[Cluster] | None = None) -> list[Message]:
-    """TLS certificates (SDS); `upstreams`, when given, are every cluster of the DAG."""
+    """TLS certificates (SDS); `upstreams`, when given, are the DAG clusters that may have a client
+    certificate (by default every cluster is looked at)."""
     unique = {secret_name(s): s for s in _dag_certificates(dag, upstreams) if s.cert and s.key}
     return [tls_secret(unique[name]) for name in sorted(unique)]
 
@@ -252,14 +255,13 @@ def _memo_hosts(dag: DAG, memo: TranslationMemo) -> _Hosts:
     return hosts
 
 
-def _clusters_of(dag: DAG, hosts: _Hosts) -> list[Cluster]:
-    """Every DAG cluster, as `_dag_clusters` lists them, from the translated hosts."""
-    found = [c for _, _, h in hosts for _, c in h.clusters]
+def _other_clusters(dag: DAG) -> list[Cluster]:
+    """The DAG clusters `_memo_hosts` does not cover: TCP proxies, and hosts of non-HTTP listeners."""
+    found: list[Cluster] = []
     for listener in dag.listeners.values():
+        found.extend(c for svh in listener.secure_virtual_hosts.values() for c in svh.tcp_proxy or ())
         if listener.protocol != "http":
             found.extend(c for v in listener.virtual_hosts.values() for c in _vhost_clusters(v))
-        for svh in listener.secure_virtual_hosts.values():
-            found.extend(svh.tcp_proxy or ())
     return found
 
 
@@ -269,19 +271,22 @@ def _vhost_clusters(vhost: VirtualHost) -> Iterator[Cluster]:
         yield from (mirror.cluster for mirror in route.mirror_policies)
 
 
-def _memo_clusters(dag: DAG, config: TranslatorConfig, hosts: _Hosts, memo: TranslationMemo) -> list[Message]:
+def _memo_clusters(
+    config: TranslatorConfig, hosts: _Hosts, others: list[Cluster], memo: TranslationMemo
+) -> list[Message]:
     settings = config.cluster_settings()
     unique: dict[str, Cluster] = {}
+    setdefault = unique.setdefault
     for _, _, host in hosts:
         for name, upstream in host.clusters:
-            unique.setdefault(name, upstream)
-    for listener in dag.listeners.values():
-        extra = [c for svh in listener.secure_virtual_hosts.values() for c in svh.tcp_proxy or ()]
-        if listener.protocol != "http":
-            extra.extend(c for v in listener.virtual_hosts.values() for c in _vhost_clusters(v))
-        for upstream in extra:
-            unique.setdefault(cluster_name(upstream), upstream)
-    return [memo.cluster(name, unique[name], lambda c: cluster(c, settings)) for name in sorted(unique)]
+            setdefault(name, upstream)
+    for upstream in others:
+        setdefault(cluster_name(upstream), upstream)
+
+    def build(upstream: Cluster) -> Message:
+        return cluster(upstream, settings)
+
+    return [memo.cluster(name, unique[name], build) for name in sorted(unique)]
 
 
 def _memo_route_configurations(dag: DAG, hosts: _Hosts) -> list[Message]:

@@ -42,6 +42,7 @@ class HostTranslation:
     name: str  # the Envoy virtual host name: route configurations sort by it
     entry: bytes  # RouteConfiguration.virtual_hosts element (framed); b"" when it has no routes
     clusters: tuple[tuple[str, Cluster], ...]  # every cluster its routes use, mirrors included
+    with_client_certificate: tuple[Cluster, ...]  # those of them that carry Envoy's client certificate
 
 
 def _route_clusters(vhost: VirtualHost) -> Iterator[Cluster]:
@@ -58,8 +59,9 @@ def _translate_host(vhost: VirtualHost, secure: bool) -> HostTranslation:
     if message is not None:
         name = message.name
         entry = route_pb2.RouteConfiguration(virtual_hosts=[message]).SerializeToString(deterministic=True)
-    clusters = tuple((cluster_name(c), c) for c in _route_clusters(vhost))
-    return HostTranslation(vhost, name, entry, clusters)
+    used = list(_route_clusters(vhost))
+    certified = tuple(c for c in used if c.client_certificate is not None)
+    return HostTranslation(vhost, name, entry, tuple((cluster_name(c), c) for c in used), certified)
 
 
 def serialized_route_configuration(name: str, hosts: Sequence[HostTranslation]) -> Serialized:
