@@ -11,29 +11,31 @@ debounce holdoff (100 ms in ``contour run``) and status writes are left out of e
 
 Figures per scale (DESIGN.md, "Performance targets"):
 
-1. full rebuild: the first ``rebuild()`` of a filled cache (every ClusterLoadAssignment computed; best
-   of ``--repeat``, each on a fresh handler), a later one (assignments memoised), the first one with
-   the cyclic GC paused (and the ``gc.collect()`` after it), and its phases; floor:
-   ``bench/httpproxy_floor.py`` building the same messages by hand + plain ``SerializeToString``
+1. full rebuild: the first ``rebuild()`` of a filled cache (every ClusterLoadAssignment computed, no
+   memo; best of ``--repeat``, each on a fresh handler), a later one with nothing changed (every memo
+   warm), the first one with the cyclic GC paused (and the ``gc.collect()`` after it), and its phases;
+   floor: ``bench/httpproxy_floor.py`` building the same messages by hand + plain ``SerializeToString``
    (checked byte-identical to the product's). Target <= 1.5 x the floor.
-2. one proxy changed -> new snapshot: ``on_event(MODIFIED)`` + ``rebuild()`` (the controller has no
-   incremental path: every change is a full rebuild), p50/p99 over ``--changes`` changes.
-3. one proxy changed -> Envoy ACK: a real Envoy on ``contour bootstrap``'s configuration (one SotW
-   stream per type, RTDS on) fed by ``start_server``; ``on_event`` -> RDS ACK seen by ``on_ack``,
-   p50/p99. Floor: Envoy's own apply of the same full route tables, pushed pre-serialised by
-   ``bench/xds_envoy.py``'s minimal server (one instance per type stream) to another Envoy that starts
-   from the same bytes. Targets: p99 <= 1.25 x the floor's p99 at 10,000; <= floor p99 + 15 ms at 1,000.
+2. one proxy changed -> new snapshot: ``on_event(MODIFIED)`` + ``rebuild()``, the incremental path
+   (only the changed root is recomputed and translated; every other one comes from the memos),
+   p50/p99 over ``--changes`` changes.
+3. one proxy changed -> Envoy ACK: a real Envoy on ``contour run``'s configuration (one ADS stream,
+   RTDS on; ``--per-type-streams`` for Contour's stream per type and per EDS cluster) fed by
+   ``start_server``; ``on_event`` -> RDS ACK seen by ``on_ack``, p50/p99. Floor: Envoy's own apply of
+   the same full route tables, pushed pre-serialised over the same transport by
+   ``bench/xds_envoy.py``'s minimal server to another Envoy that starts from the same bytes.
+   Targets: p99 <= 1.25 x the floor's p99 at 10,000; <= floor p99 + 15 ms at 1,000.
 4. controller RSS: a child process (``--rss-child N``) holding the filled cache, the EndpointSlice
-   index, the DAG, the last statuses and the snapshot, after ``gc.collect()``; targets <= 120 MiB at
-   1,000, <= 300 MiB at 10,000. The informers' own stores of raw objects are not in it.
+   index, the DAG, the memos, the last statuses and the snapshot, after ``gc.collect()``; targets
+   <= 120 MiB at 1,000, <= 300 MiB at 10,000. The informers' own stores of raw objects are not in it.
 
     .venv/bin/python bench/httpproxy.py [--scales 1000 5000 10000] [--changes 20] [--no-envoy]
-        [--repeat 3] [--concurrency 1] [--profile]
+        [--repeat 3] [--concurrency 1] [--profile] [--per-type-streams]
 
 ``--profile`` prints a cProfile of one full rebuild at the largest scale (top 15 by cumulative time,
 then by own time).
-Envoy at 10,000 needs about 3 GiB (it opens one EDS stream per cluster); the two Envoys run one
-after the other. All three scales with Envoy take about 14 minutes on 2 cores.
+With ``--per-type-streams`` Envoy at 10,000 needs about 3 GiB (one EDS stream per cluster); the two
+Envoys run one after the other.
 """
 
 from __future__ import annotations
@@ -179,13 +181,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# ``contour run``'s xDS transport: one ADS stream (``--per-type-streams``: Contour's one stream per type
+# and one EDS stream per cluster).
+TRANSPORT = {"ads": True}
+
+
 def handler_for(cache: KubernetesCache, ports: Ports) -> EventHandler:
     """``contour run``'s event handler for ``cache`` (no status sink), with its own SnapshotCache."""
     return EventHandler(
         cache,
         Builder(BuilderConfig(http_port=ports.http)),
         SnapshotCache(),
-        translator_config=TranslatorConfig(stats_port=ports.stats),
+        translator_config=TranslatorConfig(stats_port=ports.stats, ads=TRANSPORT["ads"]),
     )
 
 
@@ -279,8 +286,8 @@ def measure_full_rebuild(count: int, ports: Ports, repeat: int) -> tuple[EventHa
         "Snapshot.build": snapshot_time,
     }
 
-    floor_build = best_of(repeat, lambda: floor.resources(count, ports.http, ports.stats))
-    plain = floor.resources(count, ports.http, ports.stats)
+    floor_build = best_of(repeat, lambda: floor.resources(count, ports.http, ports.stats, TRANSPORT["ads"]))
+    plain = floor.resources(count, ports.http, ports.stats, TRANSPORT["ads"])
     floor_serialise = best_of(repeat, lambda: floor.serialise(plain))
     snapshot = current(handler)
     identical = {
@@ -375,7 +382,11 @@ class EnvoyFigures:
 
 def envoy_process(work_dir: Path, name: str, xds_port: int, concurrency: int) -> EnvoyProcess:
     config = BootstrapConfig(
-        xds_port=xds_port, admin_address="127.0.0.1", admin_port=0, node_id=f"bench-{name}"
+        xds_port=xds_port,
+        admin_address="127.0.0.1",
+        admin_port=0,
+        node_id=f"bench-{name}",
+        ads=TRANSPORT["ads"],
     )
     options = EnvoyOptions(concurrency=concurrency, log_level="warning", ready_timeout=900, drain_seconds=0.1)
     return EnvoyProcess(bootstrap(config), work_dir / name, options)
@@ -469,6 +480,8 @@ async def envoy_floor(
     base: dict[str, dict[str, bytes]], tables: list[bytes], work_dir: Path, concurrency: int
 ) -> EnvoyFigures:
     """Envoy's own apply: the minimal server writes each pre-serialised table; write -> ACK."""
+    if TRANSPORT["ads"]:
+        return await envoy_floor_ads(base, tables, work_dir, concurrency)
     figures = EnvoyFigures()
     singles = {
         type_url: MinimalAds({type_url: ("base", discovery_response(type_url, "base", list(named.values())))})
@@ -504,6 +517,40 @@ async def envoy_floor(
         nacks = [n for ads in [*singles.values(), *assignments.streams] for n in ads.nacks]
         if nacks:
             raise RuntimeError(f"Envoy NACKed: {nacks[:5]}")
+        await check_no_rejections(envoy)
+    finally:
+        await envoy.stop()
+        await server.stop(None)
+    return figures
+
+
+async def envoy_floor_ads(
+    base: dict[str, dict[str, bytes]], tables: list[bytes], work_dir: Path, concurrency: int
+) -> EnvoyFigures:
+    """The floor over one ADS stream: every type from one MinimalAds, then each table pushed -> ACK."""
+    figures = EnvoyFigures()
+    ads = MinimalAds(
+        {t: ("base", discovery_response(t, "base", list(named.values()))) for t, named in base.items()}
+    )
+    payloads = [discovery_response(ROUTE, f"change-{k}", [table]) for k, table in enumerate(tables)]
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers([ads.handler()])
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    envoy = envoy_process(work_dir, "floor", port, concurrency)
+    try:
+        start = time.perf_counter()
+        await envoy.start()
+        figures.startup = time.perf_counter() - start
+        await until_acked(ads.acked, tuple(base))
+        for k, payload in enumerate(payloads):
+            gc.collect()
+            start = time.perf_counter()
+            figures.acks.append(await ads.push(ROUTE, f"change-{k}", payload) - start)
+        figures.rss = envoy_rss(envoy)
+        figures.streams = 1
+        if ads.nacks:
+            raise RuntimeError(f"Envoy NACKed: {ads.nacks[:5]}")
         await check_no_rejections(envoy)
     finally:
         await envoy.stop()
@@ -623,7 +670,8 @@ def report_envoy(count: int, ours: EnvoyFigures, theirs: EnvoyFigures) -> None:
     print(
         f"   Envoy start to LIVE: {ours.startup:.2f} s (contour.xds), {theirs.startup:.2f} s (floor);"
         f" Envoy RSS {ours.rss / MIB:.0f} MiB (floor run's Envoy {theirs.rss / MIB:.0f} MiB);"
-        f" xDS streams Envoy opened: {ours.streams} (floor {theirs.streams}), one EDS stream per cluster"
+        f" xDS streams Envoy opened: {ours.streams} (floor {theirs.streams})"
+        + ("" if TRANSPORT["ads"] else ", one EDS stream per cluster")
     )
 
 
@@ -650,7 +698,7 @@ async def run_scale(count: int, args: argparse.Namespace, profile: bool) -> None
         profile_rebuild(handler, ports, count)
     changes = measure_changes(handler, change_plan(count, 0, args.changes))
     print(
-        f"2. one proxy changed -> new snapshot (on_event + full rebuild), {args.changes} changes:"
+        f"2. one proxy changed -> new snapshot (on_event + incremental rebuild), {args.changes} changes:"
         f" {p50_p99(changes)}"
     )
     if not args.no_envoy:
@@ -680,8 +728,14 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile one full rebuild at the largest scale"
     )
+    parser.add_argument(
+        "--per-type-streams",
+        action="store_true",
+        help="Contour's xDS transport (a stream per type, an EDS stream per cluster) instead of ADS",
+    )
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    TRANSPORT["ads"] = not args.per_type_streams
     if args.rss_child is not None:
         rss_child(args.rss_child)
         return

@@ -136,14 +136,22 @@ CONTOUR_GRPC_SOURCE = config_source_pb2.ConfigSource(
     ),
     resource_api_version=config_source_pb2.V3,
 )
+# ... or from the one ADS stream (``contour run``'s config source).
+ADS_SOURCE = config_source_pb2.ConfigSource(
+    ads=config_source_pb2.AggregatedConfigSource(), resource_api_version=config_source_pb2.V3
+)
 
 
-def cluster(i: int) -> Any:
+def _source(ads: bool) -> Any:
+    return ADS_SOURCE if ads else CONTOUR_GRPC_SOURCE
+
+
+def cluster(i: int, ads: bool = False) -> Any:
     ns = namespace(i)
     built = cluster_pb2.Cluster(
         name=cluster_name(i), type=cluster_pb2.Cluster.EDS, alt_stat_name=f"{ns}_svc-{i}_{SERVICE_PORT}"
     )
-    built.eds_cluster_config.eds_config.CopyFrom(CONTOUR_GRPC_SOURCE)
+    built.eds_cluster_config.eds_config.CopyFrom(_source(ads))
     built.eds_cluster_config.service_name = f"{ns}/svc-{i}"
     built.connect_timeout.seconds = 2
     built.common_lb_config.healthy_panic_threshold.SetInParent()
@@ -229,11 +237,11 @@ def _listener(name: str, port: int, manager: Any) -> Any:
     )
 
 
-def http_listener(port: int) -> Any:
+def http_listener(port: int, ads: bool = False) -> Any:
     """``ingress_http`` with Contour's default filter chain (compressor ... router) and access log."""
     manager = hcm.HttpConnectionManager(
         stat_prefix=ROUTE_CONFIG,
-        rds=hcm.Rds(config_source=CONTOUR_GRPC_SOURCE, route_config_name=ROUTE_CONFIG),
+        rds=hcm.Rds(config_source=_source(ads), route_config_name=ROUTE_CONFIG),
         http_filters=[
             _http_filter(
                 "envoy.filters.http.compressor",
@@ -346,15 +354,15 @@ def runtime() -> Any:
     )
 
 
-def resources(count: int, http_port: int, stats_port: int) -> dict[str, list[Any]]:
+def resources(count: int, http_port: int, stats_port: int, ads: bool = False) -> dict[str, list[Any]]:
     """Every resource of the snapshot, by type URL, in the order the product sorts them (by name)."""
     by_cluster_name = sorted(range(count), key=cluster_name)
     return {
-        typeurls.CLUSTER: [cluster(i) for i in by_cluster_name],
+        typeurls.CLUSTER: [cluster(i, ads) for i in by_cluster_name],
         typeurls.ENDPOINT: [
             assignment(i) for i in sorted(range(count), key=lambda i: f"{namespace(i)}/svc-{i}")
         ],
-        typeurls.LISTENER: [http_listener(http_port), stats_listener(stats_port)],
+        typeurls.LISTENER: [http_listener(http_port, ads), stats_listener(stats_port)],
         typeurls.ROUTE: [route_configuration(count)],
         typeurls.RUNTIME: [runtime()],
     }

@@ -12,8 +12,8 @@ EndpointSlices never come here: they go straight to EDS.
 Processors read HTTPProxies, Services, Secrets and TLSCertificateDelegations through the accessors
 (`httpproxy`, `service`, `secret`, `delegations`). Between `start_recording()` and `stop_recording()`
 those accessors log what they returned, so an incremental build knows exactly which objects one
-root HTTPProxy's result depends on (`reads_unchanged`): the cache replaces an object by a new one on
-every change, so "unchanged" is object identity.
+root HTTPProxy's result depends on (`httpproxy_memo.RootFragment`): the cache replaces an object by a
+new one on every change, so "unchanged" is object identity.
 
 Pure: no I/O and no clock; a plain object owned by one task.
 """
@@ -113,6 +113,16 @@ def split_ref(value: str, default_namespace: str) -> ObjectRef:
     return ObjectRef(default_namespace, value)
 
 
+@dataclass(frozen=True)
+class ProxySplit:
+    """HTTPProxy refs in namespace/name order: non-roots, roots, and the roots of each (lower-cased)
+    host name that several roots claim."""
+
+    non_roots: list[ObjectRef]
+    roots: list[ObjectRef]
+    duplicates: dict[str, list[ObjectRef]]
+
+
 class KubernetesCache:
     """Everything a build reads, keyed by ObjectRef; `insert`/`remove` report whether to rebuild."""
 
@@ -134,7 +144,10 @@ class KubernetesCache:
         # The refs in `httpproxies` by namespace: a proxy's services are always in its own namespace
         # (an included proxy's are in the child's), so a Service event looks only at its namespace.
         self._httpproxy_refs_by_namespace: dict[str, set[ObjectRef]] = {}
-        self._sorted_httpproxy_refs: list[ObjectRef] | None = None
+        # Each proxy's host name (lower-cased) or None for a non-root, and the split below, kept until
+        # a proxy is added or removed or changes its host name.
+        self._proxy_hosts: dict[ObjectRef, str | None] = {}
+        self._proxy_split: ProxySplit | None = None
         self.tlscertificatedelegations: dict[ObjectRef, TLSCertificateDelegation] = {}
         self.extensionservices: dict[ObjectRef, ExtensionService] = {}
         self.services: dict[ObjectRef, dict[str, Any]] = {}
@@ -165,11 +178,6 @@ class KubernetesCache:
             unique.setdefault((id(read[0]), read[1]), read)
         return tuple(unique.values())
 
-    @staticmethod
-    def reads_unchanged(reads: tuple[Read, ...]) -> bool:
-        """True when every logged read would return the very same object now."""
-        return all(table.get(key) is value for table, key, value in reads)
-
     def _logged(self, table: Mapping[Any, Any], key: Any) -> Any:
         found = table.get(key)
         if self._reads is not None:
@@ -188,11 +196,22 @@ class KubernetesCache:
         found: CachedSecret | None = self._logged(self.secrets, ref)
         return found
 
-    def sorted_httpproxy_refs(self) -> list[ObjectRef]:
-        """The refs of `httpproxies`, sorted (kept until a proxy is added or removed; do not modify)."""
-        if self._sorted_httpproxy_refs is None:
-            self._sorted_httpproxy_refs = sorted(self.httpproxies, key=lambda r: (r.namespace, r.name))
-        return self._sorted_httpproxy_refs
+    def proxy_split(self) -> ProxySplit:
+        """The HTTPProxies as non-roots, roots and host names claimed by several roots (do not modify)."""
+        if self._proxy_split is None:
+            non_roots: list[ObjectRef] = []
+            roots: list[ObjectRef] = []
+            claims: dict[str, list[ObjectRef]] = {}
+            for ref in sorted(self.httpproxies, key=lambda r: (r.namespace, r.name)):
+                host = self._proxy_hosts.get(ref)
+                if host is None:
+                    non_roots.append(ref)
+                else:
+                    roots.append(ref)
+                    claims.setdefault(host, []).append(ref)
+            duplicates = {host: refs for host, refs in sorted(claims.items()) if len(refs) > 1}
+            self._proxy_split = ProxySplit(non_roots, roots, duplicates)
+        return self._proxy_split
 
     def delegations(self) -> ItemsView[ObjectRef, TLSCertificateDelegation]:
         """Every TLSCertificateDelegation (a read of all of them)."""
@@ -292,16 +311,21 @@ class KubernetesCache:
         return rebuild
 
     def _index_httpproxy(self, ref: ObjectRef) -> None:
-        """Bring `_httpproxy_refs_by_namespace` in line with `httpproxies` for `ref`."""
+        """Bring `_httpproxy_refs_by_namespace` and `_proxy_hosts` in line with `httpproxies` for `ref`."""
         refs = self._httpproxy_refs_by_namespace.setdefault(ref.namespace, set())
-        if ref in self.httpproxies:
-            if ref not in refs:
-                refs.add(ref)
-                self._sorted_httpproxy_refs = None
+        proxy = self.httpproxies.get(ref)
+        if proxy is not None:
+            vh = proxy.spec.virtualhost
+            host = vh.fqdn.lower() if vh is not None else None
+            if ref not in refs or self._proxy_hosts.get(ref, "") != host:
+                self._proxy_split = None
+            refs.add(ref)
+            self._proxy_hosts[ref] = host
             return
         if ref in refs:
             refs.discard(ref)
-            self._sorted_httpproxy_refs = None
+            self._proxy_split = None
+        self._proxy_hosts.pop(ref, None)
         if not refs:
             del self._httpproxy_refs_by_namespace[ref.namespace]
 

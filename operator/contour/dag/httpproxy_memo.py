@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contour.dag.cache import KubernetesCache, Read
+from contour.dag.cache import Read
 from contour.dag.model import DAG, Listener, ObjectRef, SecureVirtualHost, VirtualHost
 from contour.dag.status import ProxyStatus, StatusCollector
 
@@ -41,16 +41,22 @@ class RootFragment:
     reached: frozenset[ObjectRef]  # the non-root proxies it includes, directly or not
 
     def still_valid(self, proxy: object, config: object) -> bool:
-        return self.proxy is proxy and self.config is config and KubernetesCache.reads_unchanged(self.reads)
+        if self.proxy is not proxy or self.config is not config:
+            return False
+        # A loop, not all(<generator>): this runs for every root on every build, and is ~2x faster.
+        for table, key, value in self.reads:  # noqa: SIM110
+            if table.get(key) is not value:
+                return False
+        return True
 
     def merge_into(self, dag: DAG, status: StatusCollector) -> None:
         """Add the hosts to `dag` (they are shared, never modified) and the conditions to `status`."""
+        listeners = dag.listeners
         for entry in self.hosts:
-            listener = dag.listeners[entry.listener]
             if entry.plain is not None:
-                listener.virtual_hosts[entry.host] = entry.plain
+                listeners[entry.listener].virtual_hosts[entry.host] = entry.plain
             if entry.secure is not None:
-                listener.secure_virtual_hosts[entry.host] = entry.secure
+                listeners[entry.listener].secure_virtual_hosts[entry.host] = entry.secure
         for ps in self.statuses:
             if status.adopt(ps):
                 continue
@@ -69,11 +75,6 @@ def empty_like(dag: DAG) -> DAG:
             for name, lst in dag.listeners.items()
         }
     )
-
-
-def host_taken(dag: DAG, host: str) -> bool:
-    listeners = dag.listeners.values()
-    return any(host in lst.virtual_hosts or host in lst.secure_virtual_hosts for lst in listeners)
 
 
 def fragment_of(

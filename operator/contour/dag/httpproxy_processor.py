@@ -28,7 +28,7 @@ from contour.dag.conditions import (
     wildcard_authority_match,
 )
 from contour.dag.goformat import go_quote
-from contour.dag.httpproxy_memo import RootFragment, empty_like, fragment_of, host_taken
+from contour.dag.httpproxy_memo import RootFragment, empty_like, fragment_of
 from contour.dag.httpproxy_tls import compute_tls
 from contour.dag.model import (
     Cluster,
@@ -130,8 +130,22 @@ class _Run:
                     "SpecInvalid",
                     f"TLSCertificateDelegation could not be parsed: {unparsed.reason}",
                 )
+        previous, fragments, config = self.previous, self.fragments, self.config
+        dag, status = self.ctx.dag, self.ctx.status
+        # Host names already in the DAG (from Ingresses): a root sharing one is built in place.
+        taken = {h for lst in dag.listeners.values() for h in (*lst.virtual_hosts, *lst.secure_virtual_hosts)}
         for ref, proxy in self._valid_proxies():
-            self._compute_or_reuse(ref, proxy)
+            vh = proxy.spec.virtualhost
+            if vh is None or previous is None or vh.fqdn in taken:
+                self._compute(proxy)
+                continue
+            fragment = previous.get(ref)
+            if fragment is None or not fragment.still_valid(proxy, config):
+                fragment = self._fragment(proxy)
+            fragments[ref] = fragment
+            fragment.merge_into(dag, status)
+            if fragment.reached:
+                self.reached |= fragment.reached
         for ref in sorted(self.orphaned - self.reached):
             orphan = self.cache.httpproxies.get(ref)
             if orphan is not None:
@@ -149,50 +163,24 @@ class _Run:
         Contour lists non-roots before roots: a non-root is first marked orphaned, and the roots that
         include it then clear the mark. Each group is in namespace/name order.
         """
-        non_roots: list[tuple[ObjectRef, api.HTTPProxy]] = []
-        roots: list[tuple[ObjectRef, api.HTTPProxy]] = []
-        by_fqdn: dict[str, list[tuple[ObjectRef, api.HTTPProxy]]] = {}
+        split = self.cache.proxy_split()
         table = self.cache.httpproxies
-        for ref in self.cache.sorted_httpproxy_refs():
-            proxy = table[ref]
-            vh = proxy.spec.virtualhost
-            if vh is None:
-                non_roots.append((ref, proxy))
-                continue
-            roots.append((ref, proxy))
-            by_fqdn.setdefault(vh.fqdn.lower(), []).append((ref, proxy))
         duplicated: set[ObjectRef] = set()
-        for fqdn in sorted(by_fqdn):
-            claims = by_fqdn[fqdn]
-            if len(claims) == 1:
-                continue
-            names = ", ".join(sorted(str(ref) for ref, _ in claims))
-            for ref, proxy in claims:
+        for fqdn, claims in split.duplicates.items():
+            names = ", ".join(sorted(str(ref) for ref in claims))
+            for ref in claims:
                 duplicated.add(ref)
-                ps = self.ctx.status.proxy(ref, _generation(proxy))
+                ps = self.ctx.status.proxy(ref, _generation(table[ref]))
                 ps.vhost = fqdn
                 ps.valid.add_error(
                     "VirtualHostError",
                     "DuplicateVhost",
                     f"fqdn {go_quote(fqdn)} is used in multiple HTTPProxies: {names}",
                 )
-        if duplicated:
-            roots = [(ref, proxy) for ref, proxy in roots if ref not in duplicated]
-        return non_roots + roots
+        roots = [r for r in split.roots if r not in duplicated] if duplicated else split.roots
+        return [(ref, table[ref]) for ref in split.non_roots] + [(ref, table[ref]) for ref in roots]
 
     # --- one root ------------------------------------------------------------------------------------
-
-    def _compute_or_reuse(self, ref: ObjectRef, proxy: api.HTTPProxy) -> None:
-        vh = proxy.spec.virtualhost
-        if vh is None or self.previous is None or host_taken(self.ctx.dag, vh.fqdn):
-            self._compute(proxy)
-            return
-        fragment = self.previous.get(ref)
-        if fragment is None or not fragment.still_valid(proxy, self.config):
-            fragment = self._fragment(proxy)
-        self.fragments[ref] = fragment
-        fragment.merge_into(self.ctx.dag, self.ctx.status)
-        self.reached |= fragment.reached
 
     def _fragment(self, proxy: api.HTTPProxy) -> RootFragment:
         """Compute one root on its own DAG and status, logging what it reads."""
