@@ -9,11 +9,11 @@ question "does this change need a DAG rebuild?" with Contour's rules (internal/d
 Ingress or HTTPProxy of another class, or a Secret or Service nothing references, does not.
 EndpointSlices never come here: they go straight to EDS.
 
-Processors read HTTPProxies, Services, Secrets and TLSCertificateDelegations through the accessors
-(`httpproxy`, `service`, `secret`, `delegations`). Between `start_recording()` and `stop_recording()`
-those accessors log what they returned, so an incremental build knows exactly which objects one
-root HTTPProxy's result depends on (`httpproxy_memo.RootFragment`): the cache replaces an object by a
-new one on every change, so "unchanged" is object identity.
+Processors read HTTPProxies, Services, Secrets, ExtensionServices and TLSCertificateDelegations
+through the accessors (`httpproxy`, `service`, `secret`, `extensionservice`, `delegations`). Between
+`start_recording()` and `stop_recording()` those accessors log what they returned, so an incremental
+build knows exactly which objects one root HTTPProxy's result depends on (`httpproxy_memo`): the
+cache replaces an object by a new one on every change, so "unchanged" is object identity.
 
 Pure: no I/O and no clock; a plain object owned by one task.
 """
@@ -194,6 +194,10 @@ class KubernetesCache:
 
     def secret(self, ref: ObjectRef) -> CachedSecret | None:
         found: CachedSecret | None = self._logged(self.secrets, ref)
+        return found
+
+    def extensionservice(self, ref: ObjectRef) -> ExtensionService | None:
+        found: ExtensionService | None = self._logged(self.extensionservices, ref)
         return found
 
     def proxy_split(self) -> ProxySplit:

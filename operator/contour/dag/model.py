@@ -16,7 +16,7 @@ from enum import StrEnum
 # --- Kubernetes references -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ObjectRef:
     """namespace/name of a Kubernetes object (namespace "" for cluster-scoped ones)."""
 
@@ -30,7 +30,7 @@ class ObjectRef:
 # --- Secrets ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Secret:
     """TLS material or a CA bundle taken from a Kubernetes Secret (or ConfigMap for CA bundles).
 
@@ -60,7 +60,7 @@ class Protocol(StrEnum):
     TLS = "tls"  # HTTP/1.1 over TLS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServicePort:
     name: str
     port: int
@@ -69,7 +69,7 @@ class ServicePort:
     app_protocol: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Service:
     """A Kubernetes Service port as an upstream: `NAMESPACE/NAME/PORT` identifies it."""
 
@@ -93,13 +93,13 @@ class Service:
         return f"{base}/{self.port.name}" if self.port.name else base
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeaderValue:
     name: str
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeadersPolicy:
     """Headers to set or remove; `host_rewrite` is a `Host` set in a request policy."""
 
@@ -109,13 +109,13 @@ class HeadersPolicy:
     host_rewrite: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UpstreamValidation:
     ca_secret: Secret
     subject_names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HealthCheckPolicy:
     path: str = ""  # empty for TCP health checks
     host: str = "contour-envoy-healthcheck"
@@ -126,7 +126,7 @@ class HealthCheckPolicy:
     expected_statuses: tuple[tuple[int, int], ...] = ()  # [start, end) ranges
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestHashPolicy:
     header_name: str = ""
     query_parameter: str = ""
@@ -134,7 +134,7 @@ class RequestHashPolicy:
     terminal: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadBalancerPolicy:
     """RoundRobin (default), Random, WeightedLeastRequest, Cookie, RequestHash."""
 
@@ -142,14 +142,14 @@ class LoadBalancerPolicy:
     request_hash_policies: tuple[RequestHashPolicy, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SlowStartConfig:
     window_seconds: float
     aggression: float = 1.0
     min_weight_percent: int = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """One weighted upstream of a route: a Service port plus how Envoy talks to it."""
 
@@ -179,13 +179,13 @@ class PathMatchKind(StrEnum):
     REGEX = "regex"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PathMatch:
     kind: PathMatchKind
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeaderMatch:
     """One header condition. `kind`: exact, contains, present, regex; `invert` for notX forms."""
 
@@ -197,7 +197,7 @@ class HeaderMatch:
     treat_missing_as_empty: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueryParamMatch:
     """`kind`: exact, prefix, suffix, regex, contains, present."""
 
@@ -207,7 +207,7 @@ class QueryParamMatch:
     ignore_case: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimeoutPolicy:
     """Seconds; None means "not set" (Envoy's default), 0 means disabled/infinity where allowed."""
 
@@ -215,7 +215,7 @@ class TimeoutPolicy:
     idle_stream_seconds: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     retry_on: tuple[str, ...] = ("5xx",)
     num_retries: int = 1
@@ -223,13 +223,13 @@ class RetryPolicy:
     retriable_status_codes: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MirrorPolicy:
     cluster: Cluster
     weight: int = 100  # percent of requests mirrored
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Redirect:
     scheme: str = ""
     hostname: str = ""
@@ -239,19 +239,19 @@ class Redirect:
     prefix: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirectResponse:
     status_code: int
     body: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PrefixRewrite:
     prefix: str  # the matched prefix, as rendered after include merging
     replacement: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CORSPolicy:
     allow_origin: tuple[str, ...] = ()
     allow_credentials: bool = False
@@ -262,7 +262,7 @@ class CORSPolicy:
     max_age: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Route:
     """One Envoy route: its match, and exactly one action (clusters, redirect or direct response)."""
 
@@ -288,7 +288,7 @@ class Route:
 # --- Virtual hosts and listeners ------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class VirtualHost:
     """Routes served for one host name (`*` for the Ingress catch-all, `*.example.com` wildcards)."""
 
@@ -300,7 +300,7 @@ class VirtualHost:
         self.routes[route_key(route)] = route
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DownstreamValidation:
     ca: Secret | None = None
     crl: Secret | None = None
@@ -310,7 +310,7 @@ class DownstreamValidation:
     forward_client_certificate: tuple[str, ...] = ()  # subject, cert, chain, dns, uri
 
 
-@dataclass
+@dataclass(slots=True)
 class SecureVirtualHost:
     """A TLS-terminating (or passthrough) host: one filter chain matched by SNI on the HTTPS listener."""
 
@@ -327,7 +327,7 @@ class SecureVirtualHost:
         return self.virtual_host.name
 
 
-@dataclass
+@dataclass(slots=True)
 class Listener:
     """`ingress_http` (port 8080 in the pod) or `ingress_https` (8443), with its hosts."""
 
@@ -339,7 +339,7 @@ class Listener:
     secure_virtual_hosts: dict[str, SecureVirtualHost] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class DAG:
     """The result of one build: listeners by name, plus the Services and Secrets they reference."""
 

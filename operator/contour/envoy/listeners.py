@@ -33,6 +33,7 @@ from contour.dag.model import Cluster, DownstreamValidation, Listener, Secret, S
 from contour.envoy.bootstrap import ADMIN_CLUSTER_NAME
 from contour.envoy.core import TLS_TRANSPORT_SOCKET, pack, socket_address, tls_version
 from contour.envoy.durations import duration
+from contour.envoy.filter_hooks import plain_listener_filters, secure_host_filters
 from contour.envoy.http_connection_manager import (
     HCM_FILTER,
     ConnectionManagerSettings,
@@ -40,6 +41,7 @@ from contour.envoy.http_connection_manager import (
     file_access_log,
     http_connection_manager,
     misdirected_request_filter,
+    with_router_last,
 )
 from contour.envoy.names import (
     ADMIN_LISTENER,
@@ -101,7 +103,7 @@ def http_listener(listener: Listener, settings: ListenerSettings) -> Any:
         listener.name,
         listener.name,
         settings.connection_manager,
-        default_http_filters(),
+        with_router_last(default_http_filters() + plain_listener_filters()),
         access_log_path=settings.http_access_log,
     )
     return listener_pb2.Listener(
@@ -191,7 +193,7 @@ def _secure_chain(listener: Listener, host: SecureVirtualHost, settings: Listene
                 https_route_config_name(host.name),
                 listener.name,
                 settings.connection_manager,
-                first + default_http_filters(),
+                with_router_last(first + default_http_filters() + secure_host_filters(host)),
                 access_log_path=settings.https_access_log,
                 forward_client_certificate=validation.forward_client_certificate if validation else (),
             )

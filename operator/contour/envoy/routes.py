@@ -40,6 +40,7 @@ from contour.dag.model import (
 from contour.dag.timeouts import DurationError, parse_go_duration
 from contour.envoy.core import header_value_options, pack, safe_regex
 from contour.envoy.durations import duration
+from contour.envoy.filter_hooks import route_filter_configs, virtual_host_filter_configs
 from contour.envoy.http_connection_manager import CORS_FILTER
 from contour.envoy.names import cluster_name, virtual_host_name
 from contour.envoy.sorter import sort_routes
@@ -96,6 +97,8 @@ def virtual_host(vhost: VirtualHost, *, secure: bool) -> Any | None:
     )
     if vhost.cors_policy is not None:
         result.typed_per_filter_config[CORS_FILTER].CopyFrom(pack(cors_policy(vhost.cors_policy)))
+    for name, config in sorted(virtual_host_filter_configs(vhost, secure=secure).items()):
+        result.typed_per_filter_config[name].CopyFrom(pack(config))
     return result
 
 
@@ -118,6 +121,8 @@ def envoy_route(route: Route, *, secure: bool) -> Any:
         return result
     result.route.CopyFrom(_route_action(route))
     _add_headers(result, route.request_headers_policy, route.response_headers_policy)
+    for name, config in sorted(route_filter_configs(route, secure=secure).items()):
+        result.typed_per_filter_config[name].CopyFrom(pack(config))
     return result
 
 
