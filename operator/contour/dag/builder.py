@@ -55,10 +55,20 @@ class Processor(Protocol):
     def run(self, ctx: BuildContext) -> None: ...
 
 
-@dataclass
+@dataclass(eq=False)
 class BuildResult:
+    """The DAG and the status collected while building it; the statuses are rendered on first use, so
+    a controller can publish the DAG's configuration before paying for them."""
+
     dag: DAG
-    statuses: list[StatusUpdate]
+    collector: StatusCollector
+    _statuses: list[StatusUpdate] | None = None
+
+    @property
+    def statuses(self) -> list[StatusUpdate]:
+        if self._statuses is None:
+            self._statuses = self.collector.updates()
+        return self._statuses
 
 
 def default_processors() -> list[Processor]:
@@ -88,7 +98,7 @@ class Builder:
             processor.run(ctx)
         _prune(ctx.dag)
         _collect_services_and_secrets(ctx.dag, self._uses)
-        return BuildResult(dag=ctx.dag, statuses=ctx.status.updates())
+        return BuildResult(dag=ctx.dag, collector=ctx.status)
 
 
 def _prune(dag: DAG) -> None:

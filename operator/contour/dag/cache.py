@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import deque
 from collections.abc import ItemsView, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from contour.dag.rawobjects import generation_of, json_list, json_object, json_s
 # One read: the table, the key looked up, and the value found then (None when absent).
 Read = tuple[Mapping[Any, Any], Any, Any]
 
+CHANGE_LOG_SIZE = 65536
 SECRET_TYPE_TLS = "kubernetes.io/tls"
 SECRET_TYPE_OPAQUE = "Opaque"
 TLS_CERT_KEY = "tls.crt"
@@ -163,6 +165,9 @@ class KubernetesCache:
         # depends on it.
         self._tokens: dict[str, object] = {"delegations": object()}
         self._reads: list[Read] | None = None
+        # (sequence number, (id(table), key)) of the latest changes, for incremental builds.
+        self._change_seq = 0
+        self._change_log: deque[tuple[int, tuple[int, Any]]] = deque(maxlen=CHANGE_LOG_SIZE)
 
     # --- reads -------------------------------------------------------------------------------------
 
@@ -177,6 +182,27 @@ class KubernetesCache:
         for read in reads:
             unique.setdefault((id(read[0]), read[1]), read)
         return tuple(unique.values())
+
+    def _changed(self, table: Mapping[Any, Any], key: Any) -> None:
+        self._change_seq += 1
+        self._change_log.append((self._change_seq, (id(table), key)))
+
+    def _set_token(self, name: str) -> None:
+        self._tokens[name] = object()
+        self._changed(self._tokens, name)
+
+    def changes_since(self, seq: int) -> tuple[int, set[tuple[int, Any]] | None]:
+        """The current sequence number, and the (id(table), key) of every accessor-visible entry
+        changed after `seq`; None when the log no longer reaches back that far."""
+        log = self._change_log
+        if seq < self._change_seq and (not log or log[0][0] > seq + 1):
+            return self._change_seq, None
+        changed: set[tuple[int, Any]] = set()
+        for number, key in reversed(log):
+            if number <= seq:
+                break
+            changed.add(key)
+        return self._change_seq, changed
 
     def _logged(self, table: Mapping[Any, Any], key: Any) -> Any:
         found = table.get(key)
@@ -234,7 +260,7 @@ class KubernetesCache:
             if kind == "HTTPProxy":
                 return self._insert_httpproxy(obj, ref)
             if kind == "TLSCertificateDelegation":
-                self._tokens["delegations"] = object()
+                self._set_token("delegations")
                 return self._insert_model(
                     obj, ref, kind, TLSCertificateDelegation, self.tlscertificatedelegations
                 )
@@ -245,6 +271,7 @@ class KubernetesCache:
             return self._insert_secret(obj, ref)
         if group == "" and kind == "Service":
             self.services[ref] = dict(obj)
+            self._changed(self.services, ref)
             return self._service_referenced(ref)
         if group == "" and kind == "Namespace":
             self.namespaces[ObjectRef("", ref.name)] = dict(obj)
@@ -276,19 +303,22 @@ class KubernetesCache:
             if table is None:
                 return False
             if kind == "TLSCertificateDelegation":
-                self._tokens["delegations"] = object()
+                self._set_token("delegations")
             was_unparsed = self.unparsed.pop((kind, ref), None) is not None
             removed = table.pop(ref, None) is not None
+            self._changed(table, ref)
             if kind == "HTTPProxy":
                 self._index_httpproxy(ref)
             return removed or was_unparsed
         if group == "" and kind == "Secret":
             stored = self.secrets.pop(ref, None)
+            self._changed(self.secrets, ref)
             self._forget_validation(ref)
             if stored is None:
                 return False
             return self._secret_triggers_rebuild(stored)
         if group == "" and kind == "Service":
+            self._changed(self.services, ref)
             if self.services.pop(ref, None) is None:
                 return False
             return self._service_referenced(ref)
@@ -308,6 +338,7 @@ class KubernetesCache:
         spec_class_name = spec_class if isinstance(spec_class, str) else None
         if not matches_httpproxy(annotations_of(obj), spec_class_name, self.ingress_class_names):
             removed = self.httpproxies.pop(ref, None) is not None
+            self._changed(self.httpproxies, ref)
             self._index_httpproxy(ref)
             return self.unparsed.pop(("HTTPProxy", ref), None) is not None or removed
         rebuild = self._insert_model(obj, ref, "HTTPProxy", HTTPProxy, self.httpproxies)
@@ -347,10 +378,12 @@ class KubernetesCache:
             parsed = model.model_validate(body)
         except ValidationError as exc:
             table.pop(ref, None)
+            self._changed(table, ref)
             self.unparsed[(kind, ref)] = Unparsed(kind, ref, generation_of(obj), _validation_reason(exc))
             return True
         self.unparsed.pop((kind, ref), None)
         table[ref] = parsed
+        self._changed(table, ref)
         return True
 
     def _insert_secret(self, obj: Mapping[str, Any], ref: ObjectRef) -> bool:
@@ -358,8 +391,10 @@ class KubernetesCache:
         kept = _tls_material(obj)
         if kept is None:
             old = self.secrets.pop(ref, None)
+            self._changed(self.secrets, ref)
             return old is not None and self._secret_triggers_rebuild(old)
         self.secrets[ref] = kept
+        self._changed(self.secrets, ref)
         return self._secret_triggers_rebuild(kept)
 
     def _forget_validation(self, ref: ObjectRef) -> None:

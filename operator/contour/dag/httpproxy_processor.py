@@ -97,17 +97,39 @@ class HTTPProxyProcessor:
 
     def __init__(self) -> None:
         self._fragments: dict[ObjectRef, RootFragment] = {}
+        # The cache's change sequence number at the last run, and which roots read each cache entry:
+        # a root none of whose reads changed since is reused without checking them one by one.
+        self._seq = -1
+        self._readers: dict[tuple[int, object], set[ObjectRef]] = {}
 
     def run(self, ctx: BuildContext) -> None:
-        run = _Run(ctx, self._fragments)
+        seq, changed = ctx.cache.changes_since(self._seq)
+        dirty: set[ObjectRef] | None = None
+        if changed is not None:
+            dirty = set()
+            for key in changed:
+                dirty |= self._readers.get(key, set())
+        run = _Run(ctx, self._fragments, dirty)
         run.run()
         self._fragments = run.fragments
+        self._seq = seq
+        if len(self._readers) > 8 * len(self._fragments) + 1024:
+            self._readers = {}  # forget readers of dropped fragments: index every fragment again
+            run.computed = list(self._fragments.items())
+        for ref, fragment in run.computed:
+            for table, key, _ in fragment.reads:
+                self._readers.setdefault((id(table), key), set()).add(ref)
 
 
 class _Run:
     """One processor run: the state Contour keeps on the processor for the duration of Run()."""
 
-    def __init__(self, ctx: BuildContext, previous: dict[ObjectRef, RootFragment] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: BuildContext,
+        previous: dict[ObjectRef, RootFragment] | None = None,
+        dirty: set[ObjectRef] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.cache = ctx.cache
         self.config = ctx.config
@@ -115,6 +137,8 @@ class _Run:
         self.reached: set[ObjectRef] = set()  # the non-root proxies some root includes
         self.previous = previous  # None: compute everything in place, keep nothing
         self.fragments: dict[ObjectRef, RootFragment] = {}
+        self.dirty = dirty  # roots whose reads may have changed; None: any root's may have
+        self.computed: list[tuple[ObjectRef, RootFragment]] = []  # fragments made by this run
 
     # --- top level -----------------------------------------------------------------------------------
 
@@ -130,7 +154,7 @@ class _Run:
                     "SpecInvalid",
                     f"TLSCertificateDelegation could not be parsed: {unparsed.reason}",
                 )
-        previous, fragments, config = self.previous, self.fragments, self.config
+        previous, fragments, config, dirty = self.previous, self.fragments, self.config, self.dirty
         dag, status = self.ctx.dag, self.ctx.status
         # Host names already in the DAG (from Ingresses): a root sharing one is built in place.
         taken = {h for lst in dag.listeners.values() for h in (*lst.virtual_hosts, *lst.secure_virtual_hosts)}
@@ -140,8 +164,14 @@ class _Run:
                 self._compute(proxy)
                 continue
             fragment = previous.get(ref)
-            if fragment is None or not fragment.still_valid(proxy, config):
+            if (
+                fragment is None
+                or fragment.proxy is not proxy
+                or fragment.config is not config
+                or ((dirty is None or ref in dirty) and not fragment.still_valid(proxy, config))
+            ):
                 fragment = self._fragment(proxy)
+                self.computed.append((ref, fragment))
             fragments[ref] = fragment
             fragment.merge_into(dag, status)
             if fragment.reached:

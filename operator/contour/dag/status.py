@@ -140,6 +140,9 @@ class RenderMemo:
         self._next[id(ps)] = found
         return found[1]
 
+    def begin(self) -> None:
+        self._next = {}
+
     def end(self) -> None:
         self._last, self._next = self._next, {}
 
@@ -157,6 +160,8 @@ class StatusCollector:
         self._delegations: dict[ObjectRef, DelegationStatus] = {}
         self._extra: dict[tuple[str, str, ObjectRef], StatusUpdate] = {}
         self._render_memo = render_memo
+        if render_memo is not None:
+            render_memo.begin()
 
     def proxy(self, ref: ObjectRef, generation: int) -> ProxyStatus:
         """The status entry for an HTTPProxy, created Valid on first use (Contour's ProxyAccessor)."""
