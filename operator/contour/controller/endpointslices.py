@@ -77,27 +77,45 @@ class EndpointSliceIndex:
 
 
 class AssignmentCache:
-    """ClusterLoadAssignments per EDS name, memoised on (port, the Service's slice revision)."""
+    """ClusterLoadAssignments per EDS name, memoised on (port, the Service's slice revision).
+
+    An incremental rebuild hands over the very same `Service` objects while nothing changed, so a
+    memo entry made for that object at that slice revision is reused without comparing ports.
+    """
 
     def __init__(self, index: EndpointSliceIndex, factory: AssignmentFactory) -> None:
         self._index = index
         self._factory = factory
-        self._memo: dict[str, tuple[tuple[ServicePort, ServicePort | None, int], Any]] = {}
+        self._memo: dict[str, tuple[tuple[ServicePort, ServicePort | None, int], Service, Any]] = {}
 
     def assignment(self, service: Service) -> Any:
-        stamp = (service.port, service.health_port, self._index.revision(service.ref))
+        revision = self._index.revision(service.ref)
         memo = self._memo.get(service.eds_name)
+        if memo is not None and memo[1] is service and memo[0][2] == revision:
+            return memo[2]
+        stamp = (service.port, service.health_port, revision)
         if memo is not None and memo[0] == stamp:
-            return memo[1]
+            self._memo[service.eds_name] = (stamp, service, memo[2])
+            return memo[2]
         slices = self._index.slices(service.ref)
         assignment = self._factory(service.eds_name, slices, service.port, service.health_port)
-        self._memo[service.eds_name] = (stamp, assignment)
+        self._memo[service.eds_name] = (stamp, service, assignment)
         return assignment
 
     def for_services(self, services: Iterable[Service]) -> list[Any]:
         """One assignment per service (ExternalName services have none: they are DNS clusters)."""
         chosen = {s.eds_name: s for s in services if not s.external_name}
+        return self._for_chosen(chosen, sorted(chosen))
+
+    def for_dag_services(self, services: Mapping[str, Service]) -> list[Any]:
+        """`for_services` of a DAG's `services`, which are keyed by EDS name and sorted already."""
+        chosen = {name: s for name, s in services.items() if not s.external_name}
+        return self._for_chosen(chosen, list(chosen))
+
+    def _for_chosen(self, chosen: Mapping[str, Service], names: list[str]) -> list[Any]:
         # Forget assignments nobody references any more, so the memo does not grow without bound.
-        for stale in self._memo.keys() - chosen.keys():
-            del self._memo[stale]
-        return [self.assignment(chosen[name]) for name in sorted(chosen)]
+        if len(self._memo) != len(chosen) or self._memo.keys() != chosen.keys():
+            for stale in self._memo.keys() - chosen.keys():
+                del self._memo[stale]
+        assignment = self.assignment
+        return [assignment(chosen[name]) for name in names]

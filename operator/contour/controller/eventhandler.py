@@ -218,7 +218,7 @@ class EventHandler:
             result = self.builder.build(self.cache)
             translated = translate(result.dag, self.translator_config, self.translation_memo)
             resources: dict[str, list[Any]] = {k: list(v) for k, v in translated.items()}
-            resources[typeurls.ENDPOINT] = self.assignments.for_services(result.dag.services.values())
+            resources[typeurls.ENDPOINT] = self.assignments.for_dag_services(result.dag.services)
             self._version += 1
             snapshot = Snapshot.build(str(self._version), resources, self.resource_memo)
         except Exception:

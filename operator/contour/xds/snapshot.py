@@ -160,11 +160,26 @@ class ResourceMemo:
     them framed once. ``Snapshot.build`` calls ``end()``: only what that build used is kept.
     """
 
-    __slots__ = ("_current", "_next")
+    __slots__ = ("_current", "_next", "_types")
 
     def __init__(self) -> None:
         self._current: dict[int, tuple[Any, Resource]] = {}
         self._next: dict[int, tuple[Any, Resource]] = {}
+        # Per type, the resources of the last build and the TypeResources made of them.
+        self._types: dict[str, tuple[list[Resource], TypeResources]] = {}
+
+    def same_type(self, type_url: str, resources: list[Resource]) -> "TypeResources | None":
+        """The last build's TypeResources of ``type_url`` if it was made of exactly these resources."""
+        last = self._types.get(type_url)
+        if last is None or len(last[0]) != len(resources):
+            return None
+        for old, new in zip(last[0], resources, strict=True):
+            if old is not new:
+                return None
+        return last[1]
+
+    def remember_type(self, type_url: str, resources: list[Resource], built: "TypeResources") -> None:
+        self._types[type_url] = (resources, built)
 
     def get(self, message: Any) -> Resource | None:
         found = self._current.get(id(message))
@@ -265,12 +280,19 @@ class Snapshot:
         """
         types: dict[str, TypeResources] = {}
         for type_url, messages in resources.items():
+            encoded = list(_framer(type_url).encode(messages, memo))
+            same = memo.same_type(type_url, encoded) if memo is not None else None
+            if same is not None:
+                types[type_url] = same  # every resource is the last build's: so is the whole type
+                continue
             by_name: dict[str, Resource] = {}
-            for resource in _framer(type_url).encode(messages, memo):
+            for resource in encoded:
                 if resource.name in by_name:
                     raise ValueError(f"duplicate {typeurls.SHORT_NAMES[type_url]} resource {resource.name!r}")
                 by_name[resource.name] = resource
             types[type_url] = TypeResources(type_url, by_name)
+            if memo is not None:
+                memo.remember_type(type_url, encoded, types[type_url])
         if memo is not None:
             memo.end()
         return cls(version, types)
