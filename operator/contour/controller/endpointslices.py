@@ -31,6 +31,35 @@ def _slice_key(obj: Mapping[str, Any]) -> tuple[ObjectRef, str] | None:
     return ObjectRef(str(meta.get("namespace") or ""), service), name
 
 
+def _essence(obj: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The part of a slice a ClusterLoadAssignment is made of (`contour.envoy.endpoints`): its name,
+    address type, ports, and each endpoint's first address and readiness. Slices are the most
+    numerous objects; keeping them whole (managedFields, topology, targetRefs) costs the most memory."""
+    ports = obj.get("ports")
+    endpoints = obj.get("endpoints")
+    kept_endpoints = []
+    for endpoint in endpoints if isinstance(endpoints, list) else []:
+        if not isinstance(endpoint, Mapping):
+            continue
+        addresses = endpoint.get("addresses")
+        conditions = endpoint.get("conditions")
+        ready = conditions.get("ready") if isinstance(conditions, Mapping) else None
+        kept: dict[str, Any] = {"addresses": addresses[:1] if isinstance(addresses, list) else addresses}
+        if ready is not None:
+            kept["conditions"] = {"ready": ready}
+        kept_endpoints.append(kept)
+    return {
+        "metadata": {"name": name},
+        "addressType": obj.get("addressType", "IPv4"),
+        "ports": [
+            {k: p[k] for k in ("name", "port", "protocol") if k in p}
+            for p in (ports if isinstance(ports, list) else [])
+            if isinstance(p, Mapping)
+        ],
+        "endpoints": kept_endpoints,
+    }
+
+
 class EndpointSliceIndex:
     """The EndpointSlices of each Service, and a per-Service change counter."""
 
@@ -45,7 +74,7 @@ class EndpointSliceIndex:
         if key is None:
             return touched
         service, name = key
-        self._slices.setdefault(service, {})[name] = obj
+        self._slices.setdefault(service, {})[name] = _essence(obj, name)
         self._bump(service)
         return touched | {service}
 

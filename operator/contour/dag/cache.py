@@ -107,6 +107,16 @@ def _tls_material(obj: Mapping[str, Any]) -> CachedSecret | None:
     return CachedSecret(object_ref(obj), secret_type, data)
 
 
+def _without_bookkeeping(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy without `metadata.managedFields`, which no processor reads and which is often the
+    largest part of an object the API server returns."""
+    out = dict(obj)
+    meta = out.get("metadata")
+    if isinstance(meta, Mapping) and "managedFields" in meta:
+        out["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    return out
+
+
 def split_ref(value: str, default_namespace: str) -> ObjectRef:
     """Contour's NamespacedNameFrom: "ns/name" or a bare name in the default namespace."""
     namespace, sep, name = value.partition("/")
@@ -270,7 +280,7 @@ class KubernetesCache:
         if group == "" and kind == "Secret":
             return self._insert_secret(obj, ref)
         if group == "" and kind == "Service":
-            self.services[ref] = dict(obj)
+            self.services[ref] = _without_bookkeeping(obj)
             self._changed(self.services, ref)
             return self._service_referenced(ref)
         if group == "" and kind == "Namespace":
@@ -279,7 +289,7 @@ class KubernetesCache:
         if group == "networking.k8s.io" and kind == "Ingress":
             if not matches_ingress(obj, self.ingress_class_names):
                 return self.ingresses.pop(ref, None) is not None
-            self.ingresses[ref] = dict(obj)
+            self.ingresses[ref] = _without_bookkeeping(obj)
             return True
         if group == "networking.k8s.io" and kind == "IngressClass":
             # Contour does not watch IngressClasses; kept for processors that may want them.
@@ -373,7 +383,8 @@ class KubernetesCache:
         table: dict[ObjectRef, Any],
     ) -> bool:
         # status is ours to write, not to read: parse only what the user wrote.
-        body = {k: v for k, v in obj.items() if k != "status"}
+        body = _without_bookkeeping(obj)
+        body.pop("status", None)
         try:
             parsed = model.model_validate(body)
         except ValidationError as exc:
