@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -34,11 +35,24 @@ REJECTED_STATS = r"(update_rejected)$"
 T = TypeVar("T")
 
 
+# Ports handed to processes that bind them later (Envoy binds its listeners only once a host exists)
+# come from below the kernel's ephemeral range (32768-60999 by default), so a socket bound to port 0
+# in the meantime (a test's backend) cannot be given the same one.
+_RESERVED_RANGE = (20000, 32000)
+_rng = random.Random()
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 right now (the kernel's pick, released at once)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free on 127.0.0.1 right now, outside the ephemeral range (see above)."""
+    for _ in range(200):
+        port = _rng.randrange(*_RESERVED_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_RESERVED_RANGE}")
 
 
 def pid_alive(pid: int) -> bool:

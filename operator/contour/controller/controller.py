@@ -64,8 +64,12 @@ class Controller:
         self.config = config or ControllerConfig()
         cfg = self.config
         self.snapshots = SnapshotCache()
+        configured = (cfg.builder.fallback_certificate, cfg.builder.client_certificate)
         self.cache = KubernetesCache(
-            root_namespaces=cfg.builder.root_namespaces, ingress_class_names=cfg.builder.ingress_class_names
+            root_namespaces=cfg.builder.root_namespaces,
+            ingress_class_names=cfg.builder.ingress_class_names,
+            # A change to these Secrets rebuilds even before a proxy refers to them.
+            configured_secret_refs=tuple(ref for ref in configured if ref is not None),
         )
         self.writer = StatusWriter(api, load_balancer=cfg.load_balancer)
         self.status_updater = StatusUpdater(self.writer) if cfg.write_status else None
