@@ -20,8 +20,9 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from contour.controller.contourconfig import ContourSettings
     from contour.controller.localrun import LocalRun, LocalRunConfig, RunInfo
-    from contour.dag.model import DAG
+    from contour.dag.model import DAG, ObjectRef
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +30,21 @@ def register(app: typer.Typer) -> None:
 
 
 def run(  # noqa: PLR0917 (one parameter per command-line option)
+    ctx: typer.Context,
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Contour's configuration file (contour.yaml); command-line flags override it.",
+        ),
+    ] = None,
+    contour_config_name: Annotated[
+        str,
+        typer.Option(help="ContourConfiguration to read at start, in --contour-config-namespace."),
+    ] = "",
+    contour_config_namespace: Annotated[
+        str, typer.Option(envvar="CONTOUR_NAMESPACE", help="Namespace of --contour-config-name.")
+    ] = "projectcontour",
     filename: Annotated[
         list[Path] | None,
         typer.Option(
@@ -75,6 +91,13 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         bool,
         typer.Option(help="Ignore permitInsecure on HTTPProxy routes: TLS hosts always redirect to HTTPS."),
     ] = False,
+    fallback_certificate: Annotated[
+        str,
+        typer.Option(
+            help="NAMESPACE/NAME of the TLS Secret served to clients without SNI by hosts that set"
+            " tls.enableFallbackCertificate (Contour's tls.fallback-certificate)."
+        ),
+    ] = "",
     xds_per_type_streams: Annotated[
         bool,
         typer.Option(
@@ -113,13 +136,56 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         root_namespaces=_names(root_namespaces),
         ingress_class_names=_names(ingress_class_name),
         disable_permit_insecure=disable_permit_insecure,
+        fallback_certificate=_secret_ref(fallback_certificate, "--fallback-certificate"),
         ads=not xds_per_type_streams,
+        settings=_config_file(config_path, contour_config_name),
+        contour_config_name=contour_config_name,
+        contour_config_namespace=contour_config_namespace,
+        explicit_flags=_explicit_flags(ctx),
     )
     raise typer.Exit(asyncio.run(_run(config, Console(highlight=False))))
 
 
+def _config_file(path: Path | None, contour_config_name: str) -> ContourSettings | None:
+    """The settings of --config, or None; a bad file (or both sources) ends the command with code 2."""
+    from contour.controller.contourconfig import load_config_file  # noqa: PLC0415
+    from contour.controller.contourconfig_values import ConfigError  # noqa: PLC0415
+
+    if path is None:
+        return None
+    if contour_config_name:
+        raise typer.BadParameter("use either --config or --contour-config-name", param_hint="--config")
+    try:
+        return load_config_file(str(path))
+    except ConfigError as exc:
+        typer.echo(f"contour run: invalid configuration file {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _explicit_flags(ctx: typer.Context) -> frozenset[str]:
+    """LocalRunConfig fields whose flag was given on the command line (they override a configuration)."""
+    fields = {"ingress_class_name": "ingress_class_names"}
+    return frozenset(
+        fields.get(name, name)
+        for name in ctx.params
+        if getattr(ctx.get_parameter_source(name), "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+    )
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _secret_ref(text: str, option: str) -> ObjectRef | None:
+    """NAMESPACE/NAME as an ObjectRef; "" is None; anything else is a usage error naming `option`."""
+    from contour.dag.model import ObjectRef  # noqa: PLC0415
+
+    if not text:
+        return None
+    namespace, _, name = text.partition("/")
+    if not namespace or not name or "/" in name:
+        raise typer.BadParameter(f"expected NAMESPACE/NAME, got {text!r}", param_hint=option)
+    return ObjectRef(namespace, name)
 
 
 async def _run(config: LocalRunConfig, console: Console) -> int:
@@ -141,7 +207,7 @@ async def _run(config: LocalRunConfig, console: Console) -> int:
         error = starting.exception()
         if error is not None:
             console.print(f"[red]contour run failed:[/red] {error}")
-            return 1
+            return 2 if type(error).__name__ == "ConfigError" else 1  # invalid configuration: usage error
         await stopping
         return 0
     finally:

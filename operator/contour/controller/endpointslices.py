@@ -4,7 +4,8 @@ EndpointSlices change far more often than anything else and never change the DAG
 `KubernetesCache`: this index keeps them per Service (label `kubernetes.io/service-name`), and
 `AssignmentCache` turns them into one ClusterLoadAssignment per EDS name the DAG references. An
 assignment is rebuilt only when its Service's slices or its port changed; a slice change names the
-Services it touched, so EDS updates go out without a DAG rebuild.
+Services it touched, so EDS updates go out without a DAG rebuild. An ExtensionService's cluster has
+one assignment merged from its Services' (`for_extensions`), remade only when one of those changed.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from contour.dag.model import ObjectRef, Service, ServicePort
+from contour.dag.model import ExtensionCluster, ObjectRef, Service, ServicePort
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 AssignmentFactory = Callable[[str, Sequence[Mapping[str, Any]], ServicePort, ServicePort | None], Any]
+# (cluster name, [(a Service's assignment, its weight)]) -> the extension cluster's assignment
+MergedAssignmentFactory = Callable[[str, Sequence[tuple[Any, int]]], Any]
 
 
 def _slice_key(obj: Mapping[str, Any]) -> tuple[ObjectRef, str] | None:
@@ -116,6 +119,7 @@ class AssignmentCache:
         self._index = index
         self._factory = factory
         self._memo: dict[str, tuple[tuple[ServicePort, ServicePort | None, int], Service, Any]] = {}
+        self._merged: dict[str, tuple[list[tuple[Any, int]], Any]] = {}
 
     def assignment(self, service: Service) -> Any:
         revision = self._index.revision(service.ref)
@@ -148,3 +152,31 @@ class AssignmentCache:
                 del self._memo[stale]
         assignment = self.assignment
         return [assignment(chosen[name]) for name in names]
+
+    def for_extensions(
+        self,
+        extensions: Mapping[str, ExtensionCluster],
+        merge: MergedAssignmentFactory,
+        touched: set[ObjectRef] | None = None,
+    ) -> list[Any]:
+        """The merged assignment of every extension cluster, or (with `touched`) of those with a
+        Service in `touched`; reused while each Service's assignment is the very same object."""
+        if touched is None:
+            for stale in self._merged.keys() - extensions.keys():
+                del self._merged[stale]
+        result = []
+        for name in sorted(extensions):
+            ext = extensions[name]
+            if touched is not None and not any(s.ref in touched for s, _ in ext.services):
+                continue
+            parts = [(self.assignment(s), w) for s, w in ext.services if not s.external_name]
+            memo = self._merged.get(name)
+            if (
+                memo is None
+                or len(memo[0]) != len(parts)
+                or any(a is not b or v != w for (a, v), (b, w) in zip(memo[0], parts, strict=True))
+            ):
+                memo = (parts, merge(name, parts))
+                self._merged[name] = memo
+            result.append(memo[1])
+        return result

@@ -31,6 +31,7 @@ from contour.dag.builder import Builder, BuildResult
 from contour.dag.cache import KubernetesCache
 from contour.dag.model import DAG, ObjectRef
 from contour.envoy.endpoints import cluster_load_assignment
+from contour.envoy.extension_clusters import extension_load_assignment
 from contour.envoy.translate import TranslatorConfig, translate
 from contour.envoy.translation_memo import TranslationMemo
 from contour.k8s.informer import InformerEvent
@@ -179,7 +180,11 @@ class EventHandler:
             return  # before the first build: the first snapshot carries every assignment
         services = [s for s in dag.services.values() if s.ref in touched and not s.external_name]
         if services:
-            self.endpoints.update([self.assignments.assignment(s) for s in services], group=self.group)
+            assignments = [self.assignments.assignment(s) for s in services]
+            assignments += self.assignments.for_extensions(
+                dag.extension_clusters, extension_load_assignment, touched
+            )
+            self.endpoints.update(assignments, group=self.group)
             self.counters.eds_updates += 1
 
     def _mark_dirty(self) -> None:
@@ -219,6 +224,9 @@ class EventHandler:
             translated = translate(result.dag, self.translator_config, self.translation_memo)
             resources: dict[str, list[Any]] = {k: list(v) for k, v in translated.items()}
             resources[typeurls.ENDPOINT] = self.assignments.for_dag_services(result.dag.services)
+            resources[typeurls.ENDPOINT] += self.assignments.for_extensions(
+                result.dag.extension_clusters, extension_load_assignment
+            )
             self._version += 1
             snapshot = Snapshot.build(str(self._version), resources, self.resource_memo)
         except Exception:

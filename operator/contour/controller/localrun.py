@@ -26,10 +26,13 @@ from typing import Any
 import kr8s.asyncio
 
 from contour.apiserver.server import APIServer, APIServerConfig
+from contour.controller.contourconfig import ContourSettings, local_run_configs
+from contour.controller.contourconfig_object import read_contour_configuration
 from contour.controller.controller import Controller, ControllerConfig
 from contour.controller.echobackends import EchoBackends
 from contour.controller.manifests import apply_manifests, read_manifests
 from contour.dag.builder import BuilderConfig
+from contour.dag.model import ObjectRef
 from contour.envoy.bootstrap import BootstrapConfig, bootstrap
 from contour.envoy.translate import TranslatorConfig
 from contour.envoyproc.process import EnvoyOptions, EnvoyProcess
@@ -66,6 +69,14 @@ class LocalRunConfig:
     ingress_class_names: tuple[str, ...] = ()
     disable_permit_insecure: bool = False
     ads: bool = True  # one aggregated xDS stream; False: a stream per type and per EDS cluster
+    fallback_certificate: ObjectRef | None = None  # TLS Secret for clients without SNI
+    # A Contour configuration (--config file, already read), or the ContourConfiguration to read at
+    # start (--contour-config-name); `explicit_flags`: fields above given on the command line, which
+    # override the configuration (contourconfig.local_run_configs).
+    settings: ContourSettings | None = None
+    contour_config_name: str = ""
+    contour_config_namespace: str = "projectcontour"
+    explicit_flags: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -131,23 +142,33 @@ class LocalRun:
             progress(f"applying {len(manifests)} objects")
             await apply_manifests(self.api, manifests)
 
+        settings = cfg.settings
+        if cfg.contour_config_name:
+            progress(f"reading ContourConfiguration {cfg.contour_config_name}")
+            ref = ObjectRef(cfg.contour_config_namespace, cfg.contour_config_name)
+            settings = await read_contour_configuration(self.api, ref)
         progress("starting the controller and the xDS server")
+        builder, translator = local_run_configs(
+            settings,
+            BuilderConfig(
+                root_namespaces=cfg.root_namespaces,
+                ingress_class_names=cfg.ingress_class_names,
+                enable_external_name_service=cfg.enable_external_name_service,
+                disable_permit_insecure=cfg.disable_permit_insecure,
+                fallback_certificate=cfg.fallback_certificate,
+                http_address=cfg.address,
+                http_port=cfg.http_port,
+                https_address=cfg.address,
+                https_port=cfg.https_port,
+            ),
+            TranslatorConfig(stats_address=cfg.address, stats_port=cfg.stats_port, ads=cfg.ads),
+            cfg.explicit_flags,
+        )
         self.controller = Controller(
             self.api,
             ControllerConfig(
-                builder=BuilderConfig(
-                    root_namespaces=cfg.root_namespaces,
-                    ingress_class_names=cfg.ingress_class_names,
-                    enable_external_name_service=cfg.enable_external_name_service,
-                    disable_permit_insecure=cfg.disable_permit_insecure,
-                    http_address=cfg.address,
-                    http_port=cfg.http_port,
-                    https_address=cfg.address,
-                    https_port=cfg.https_port,
-                ),
-                translator=TranslatorConfig(
-                    stats_address=cfg.address, stats_port=cfg.stats_port, ads=cfg.ads
-                ),
+                builder=builder,
+                translator=translator,
                 xds_address="127.0.0.1",
                 xds_port=cfg.xds_port,
                 load_balancer=load_balancer_status(cfg.status_address),

@@ -15,7 +15,19 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from contour.dag.cache import KubernetesCache
-from contour.dag.model import DAG, Cluster, ObjectRef, Route, Secret, SecureVirtualHost, Service, VirtualHost
+from contour.dag.global_headers import GlobalHeaders
+from contour.dag.model import (
+    DAG,
+    Cluster,
+    GlobalExternalAuthorization,
+    ObjectRef,
+    Route,
+    Secret,
+    SecureVirtualHost,
+    Service,
+    VirtualHost,
+)
+from contour.dag.ratelimit import RateLimitServiceConfig, apply_rate_limit_service
 from contour.dag.services import ServiceMemo
 from contour.dag.status import RenderMemo, StatusCollector, StatusUpdate
 from contour.dag.vhosts import HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME
@@ -38,6 +50,15 @@ class BuilderConfig:
     https_port: int = 8443
     # Envoy's client certificate for upstream TLS (tls.envoy-client-certificate); no delegation needed.
     client_certificate: ObjectRef | None = None
+    # ContourConfiguration globalExtAuth: the ext_authz server of every host without its own.
+    global_external_authorization: GlobalExternalAuthorization | None = None
+    # ContourConfiguration policy (config file policy.*): merged into every HTTPProxy route's services,
+    # and Ingress routes' when apply_to_ingress (contour.dag.global_headers).
+    global_request_headers: GlobalHeaders | None = None
+    global_response_headers: GlobalHeaders | None = None
+    apply_to_ingress: bool = False
+    # ContourConfiguration rateLimitService: the global rate limit service and default global policy.
+    rate_limit_service: RateLimitServiceConfig | None = None
 
 
 @dataclass
@@ -97,6 +118,7 @@ class Builder:
         for processor in self.processors:
             processor.run(ctx)
         _prune(ctx.dag)
+        apply_rate_limit_service(ctx)
         _collect_services_and_secrets(ctx.dag, self._uses)
         return BuildResult(dag=ctx.dag, collector=ctx.status)
 
@@ -190,6 +212,9 @@ def _collect_services_and_secrets(dag: DAG, memo: _UsesMemo | None = None) -> No
                 services.setdefault(eds_name, service)
             for ref, secret in host_secrets:
                 secrets.setdefault(ref, secret)
+    for extension in dag.extension_clusters.values():
+        for service, _ in extension.services:
+            services.setdefault(service.eds_name, service)
     memo.end()
     dag.services = {k: services[k] for k in sorted(services)}
     dag.secrets = {k: secrets[k] for k in sorted(secrets)}

@@ -47,6 +47,15 @@ TLS_KEY_KEY = "tls.key"
 CA_CERT_KEY = "ca.crt"
 CRL_KEY = "crl.pem"
 _SECRET_KEYS = (TLS_CERT_KEY, TLS_KEY_KEY, CA_CERT_KEY, CRL_KEY)
+DEFAULT_JWKS_KEY = "jwks.json"
+
+
+def _kept_key(key: str, value: bytes) -> bool:
+    """TLS/CA/CRL keys, `jwks.json`, and any key holding what looks like a JSON Web Key Set (a Secret
+    may arrive before the HTTPProxy whose localJWKS names the key, so the content decides)."""
+    if key in _SECRET_KEYS or key == DEFAULT_JWKS_KEY:
+        return True
+    return value.lstrip()[:1] == b"{" and b'"keys"' in value
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class Unparsed:
 
 @dataclass(frozen=True)
 class CachedSecret:
-    """The part of a Secret the DAG may use: its type and decoded TLS/CA/CRL keys."""
+    """The part of a Secret the DAG may use: its type and decoded TLS/CA/CRL/JWKS keys."""
 
     ref: ObjectRef
     type: str
@@ -82,14 +91,17 @@ def _group_kind(obj: Mapping[str, Any]) -> tuple[str, str]:
 def _decode_secret_data(obj: Mapping[str, Any]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for key, value in json_object(obj.get("stringData")).items():
-        if key in _SECRET_KEYS and isinstance(value, str):
+        if isinstance(value, str) and _kept_key(key, value.encode()):
             out[key] = value.encode()
     for key, value in json_object(obj.get("data")).items():
-        if key in _SECRET_KEYS and isinstance(value, str):
-            try:
-                out[key] = base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                out[key] = b""
+        if not isinstance(value, str):
+            continue
+        try:
+            decoded = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if _kept_key(key, decoded):
+            out[key] = decoded
     return out
 
 
@@ -415,7 +427,8 @@ class KubernetesCache:
     # --- Contour's rebuild rules -------------------------------------------------------------------
 
     def _service_referenced(self, ref: ObjectRef) -> bool:
-        """Contour's serviceTriggersRebuild: an Ingress or HTTPProxy in the namespace names the Service."""
+        """Contour's serviceTriggersRebuild: an Ingress, HTTPProxy or ExtensionService in the namespace
+        names the Service."""
         for ing_ref, ing in self.ingresses.items():
             if ing_ref.namespace == ref.namespace and ref.name in _ingress_service_names(ing):
                 return True
@@ -426,6 +439,12 @@ class KubernetesCache:
                     return True
             tcp = proxy.spec.tcpproxy
             if tcp is not None and any(s.name == ref.name for s in tcp.services or []):
+                return True
+        for ext_ref, extension in self.extensionservices.items():
+            if ext_ref.namespace != ref.namespace:
+                continue
+            spec = extension.spec
+            if spec is not None and any(s.name == ref.name for s in spec.services):
                 return True
         return False
 
@@ -449,6 +468,11 @@ class KubernetesCache:
                 return True
             cv = tls.client_validation
             if cv is not None and cv.crl_secret and split_ref(cv.crl_secret, proxy_ref.namespace) == ref:
+                return True
+            if vhost is not None and any(
+                p.local_jwks is not None and ObjectRef(proxy_ref.namespace, p.local_jwks.secret_name) == ref
+                for p in vhost.jwt_providers or []
+            ):
                 return True
         return ref in self.configured_secret_refs
 

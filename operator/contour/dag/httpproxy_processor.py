@@ -27,7 +27,11 @@ from contour.dag.conditions import (
     query_conditions_error,
     wildcard_authority_match,
 )
+from contour.dag.global_headers import with_global_headers
 from contour.dag.goformat import go_quote
+from contour.dag.httpproxy_auth import check_global_authorization, route_authorization
+from contour.dag.httpproxy_ipfilter import copy_vhost_ip_filters, set_route_ip_filters, set_vhost_ip_filters
+from contour.dag.httpproxy_jwt import route_providers_defined, set_route_jwt_provider
 from contour.dag.httpproxy_memo import RootFragment, empty_like, fragment_of
 from contour.dag.httpproxy_tls import compute_tls
 from contour.dag.model import (
@@ -66,6 +70,8 @@ from contour.dag.policy import (
     slow_start_config,
     timeout_policy,
 )
+from contour.dag.ratelimit import route_rate_limits, virtual_host_rate_limit_policy
+from contour.dag.response_policies import cookie_rewrite_policies, internal_redirect_policy
 from contour.dag.secrets import (
     DelegationNotPermittedError,
     SecretError,
@@ -311,11 +317,21 @@ class _Run:
             cond.add_error("CORSError", "PolicyDidNotParse", f"Spec.VirtualHost.CORSPolicy: {exc}")
             return
         insecure.cors_policy = cors
+        rate_limits_valid, insecure.rate_limit_policy = virtual_host_rate_limit_policy(vh, self.config, cond)
+        if not rate_limits_valid:
+            return
+        check_global_authorization(self.ctx, proxy, cond)
+        if not set_vhost_ip_filters(vh, insecure, cond):
+            return
+        if tls_enabled and spec.tcpproxy is None and not route_providers_defined(proxy, routes, cond):
+            return
         for route in routes:
             insecure.add_route(route)
         if tls_enabled and spec.tcpproxy is None:
             secure = self._ensure_secure_vhost(host)
             secure.virtual_host.cors_policy = cors
+            secure.virtual_host.rate_limit_policy = insecure.rate_limit_policy
+            copy_vhost_ip_filters(insecure, secure.virtual_host)
             for route in routes:
                 secure.virtual_host.add_route(route)
 
@@ -470,6 +486,9 @@ class _Run:
                 "RouteError", "TimeoutPolicyNotValid", f"route.timeoutPolicy failed to parse: {exc}"
             )
             return None
+        rate_limits = route_rate_limits(route, root, cond)
+        if rate_limits is None:
+            return None
         lb_policy, lb_strategy = load_balancer_policy(route.load_balancer_policy, cond)
         try:
             redirect = redirect_policy(route.request_redirect_policy)
@@ -493,7 +512,11 @@ class _Run:
             response_headers_policy=response_headers,
             kind=KIND,
             owner=_ref(proxy),
+            cookie_rewrite_policies=cookie_rewrite_policies(route.cookie_rewrite_policies),
+            internal_redirect_policy=internal_redirect_policy(route.internal_redirect_policy),
         )
+        r.authorization = route_authorization(self.config, root, route)
+        rate_limits.apply(r)
 
         replacements = (
             list(route.path_rewrite_policy.replace_prefix or []) if route.path_rewrite_policy else []
@@ -554,6 +577,10 @@ class _Run:
         root_vh = root.spec.virtualhost
         if root_vh is not None and root_vh.fqdn.startswith("*."):
             r.header_matches = (*r.header_matches, wildcard_authority_match(root_vh.fqdn))
+        if not set_route_jwt_provider(route, root, r, cond):
+            return None
+        if not set_route_ip_filters(route, r, cond):
+            return None
         return r
 
     def _cluster(
@@ -589,11 +616,17 @@ class _Run:
         dynamic["CONTOUR_SERVICE_PORT"] = str(svc.port)
         try:
             request_headers = headers_policy_route(svc.request_headers_policy, True, dynamic)
+            request_headers = with_global_headers(
+                request_headers, self.config.global_request_headers, True, dynamic
+            )
         except PolicyError as exc:
             cond.add_error("ServiceError", "RequestHeadersPolicyInvalid", f"{exc} on request headers")
             return None
         try:
             response_headers = headers_policy_route(svc.response_headers_policy, False, dynamic)
+            response_headers = with_global_headers(
+                response_headers, self.config.global_response_headers, False, dynamic
+            )
         except PolicyError as exc:
             cond.add_error("ServiceError", "ResponseHeadersPolicyInvalid", f"{exc} on response headers")
             return None
@@ -633,6 +666,7 @@ class _Run:
             slow_start=slow_start,
             idle_connection_timeout_seconds=idle_connection,
             client_certificate=client_cert,
+            cookie_rewrite_policies=cookie_rewrite_policies(svc.cookie_rewrite_policies),
         )
 
     def _service_upstream(

@@ -11,6 +11,8 @@ from contour.api.projectcontour import v1 as api
 from contour.dag.annotations import tls_version
 from contour.dag.builder import BuildContext
 from contour.dag.goformat import go_quote
+from contour.dag.httpproxy_auth import compute_secure_authorization
+from contour.dag.httpproxy_jwt import compute_jwt_providers
 from contour.dag.model import DownstreamValidation, Secret
 from contour.dag.secrets import (
     DelegationNotPermittedError,
@@ -146,25 +148,9 @@ def compute_tls(
             return False
         svhost.downstream_validation = dv
 
-    if vh.authorization is not None and not (
-        vh.authorization.auth_policy and vh.authorization.auth_policy.disabled
-    ):
-        # External authorization needs the ExtensionService clusters, which this build does not
-        # translate yet; refusing the host is safer than serving it without the check.
-        cond.add_error(
-            "AuthError",
-            "AuthNotSupported",
-            "Spec.VirtualHost.Authorization is not supported by this Contour build",
-        )
+    if not compute_secure_authorization(ctx, proxy, svhost, cond):
         return False
-    if vh.jwt_providers:
-        cond.add_error(
-            "JWTVerificationError",
-            "JWTVerificationNotSupported",
-            "Spec.VirtualHost.JWTProviders is not supported by this Contour build",
-        )
-        return False
-    return True
+    return compute_jwt_providers(ctx, proxy, svhost, cond)
 
 
 def _validation_secret(

@@ -34,6 +34,7 @@ from typing import Any
 from contour.dag import annotations as ann
 from contour.dag.builder import BuildContext
 from contour.dag.conditions import regex_error, wildcard_authority_match
+from contour.dag.global_headers import ingress_route_headers
 from contour.dag.model import (
     DAG,
     Cluster,
@@ -213,7 +214,9 @@ class _IngressRoutes:
                 log.warning("ingress %s: host %s: path %r skipped: %s", self.ref, host, path, exc)
                 continue
             route = self._route(host, path, path_match, service, client_certificate)
-            self._place(host, route)
+            if (with_headers := ingress_route_headers(route, self.ctx.config, self.ref)) is None:
+                continue
+            self._place(host, with_headers)
 
     def _place(self, host: str, route: Route) -> None:
         if ann.tls_required(self.annotations) or ann.http_allowed(self.annotations):

@@ -150,6 +150,18 @@ class SlowStartConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CookieRewritePolicy:
+    """How one cookie's Set-Cookie attributes are rewritten; None leaves an attribute as it is
+    (`secure` False removes the attribute, True adds it)."""
+
+    name: str
+    path: str | None = None
+    domain: str | None = None
+    secure: bool | None = None
+    same_site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """One weighted upstream of a route: a Service port plus how Envoy talks to it."""
 
@@ -167,6 +179,86 @@ class Cluster:
     client_certificate: Secret | None = None  # Envoy's client certificate for upstream TLS
     dns_lookup_family: str = ""
     timeout_policy_connect_seconds: float | None = None
+    cookie_rewrite_policies: tuple[CookieRewritePolicy, ...] = ()  # the service's Set-Cookie rewrites
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitBreakers:
+    """Envoy circuit-breaker thresholds; 0 leaves Envoy's default."""
+
+    max_connections: int = 0
+    max_pending_requests: int = 0
+    max_requests: int = 0
+    max_retries: int = 0
+    per_host_max_connections: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionCluster:
+    """An ExtensionService as an upstream (`extension/NAMESPACE/NAME`) for ext_authz, rate limiting,
+    tracing. `protocol` is "h2", "h2c" or "http/1.1"; `services` are (Service, weight) pairs."""
+
+    name: str
+    ref: ObjectRef
+    services: tuple[tuple[Service, int], ...] = ()
+    protocol: str = "h2"
+    upstream_validation: UpstreamValidation | None = None
+    sni: str = ""
+    load_balancer_strategy: str = ""  # "" is round robin
+    response_timeout_seconds: float | None = None  # None: Envoy's default, 0: infinity
+    idle_connection_timeout_seconds: float | None = None
+    circuit_breakers: CircuitBreakers | None = None
+    client_certificate: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequestBody:
+    """withRequestBody: buffer up to `max_request_bytes` of the body and send it to the server."""
+
+    max_request_bytes: int = 1024
+    allow_partial_message: bool = False
+    pack_as_bytes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalAuthorization:
+    """The ext_authz server of a virtual host (its own, or the global one): gRPC or HTTP."""
+
+    cluster: ExtensionCluster
+    service_type: str = "grpc"  # "grpc" or "http"
+    fail_open: bool = False
+    response_timeout_seconds: float | None = None  # None: Envoy's default, 0: infinity
+    request_body: AuthorizationRequestBody | None = None
+    http_path_prefix: str = ""
+    allowed_authorization_headers: tuple[str, ...] = ()
+    allowed_upstream_headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAuthorization:
+    """A route's ext_authz settings: disabled, or the context extensions sent with each check."""
+
+    disabled: bool = False
+    context: tuple[tuple[str, str], ...] = ()  # sorted by key
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalExternalAuthorization:
+    """ContourConfiguration `globalExtAuth` (config file `global-ext-auth`), as the builder takes it:
+    an AuthorizationServer applied to every host that has none of its own. `response_timeout` is the
+    user's duration string (validated per proxy, as Contour does)."""
+
+    extension_ref: ObjectRef
+    api_version: str = "projectcontour.io/v1alpha1"
+    service_type: str = "grpc"
+    fail_open: bool = False
+    response_timeout: str = ""
+    auth_policy_disabled: bool = False
+    auth_policy_context: tuple[tuple[str, str], ...] = ()
+    request_body: AuthorizationRequestBody | None = None
+    http_path_prefix: str = ""
+    allowed_authorization_headers: tuple[str, ...] = ()
+    allowed_upstream_headers: tuple[str, ...] = ()
 
 
 # --- Routes ----------------------------------------------------------------------------------------
@@ -246,6 +338,17 @@ class DirectResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class InternalRedirectPolicy:
+    """Upstream redirects Envoy follows itself. `max_internal_redirects` 0: Envoy's default (1);
+    no response codes: 302 only; `allow_cross_scheme_redirect` Always, Never or SafeOnly."""
+
+    max_internal_redirects: int = 0
+    redirect_response_codes: tuple[int, ...] = ()
+    allow_cross_scheme_redirect: str = "Never"
+    deny_repeated_route_redirect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PrefixRewrite:
     prefix: str  # the matched prefix, as rendered after include merging
     replacement: str
@@ -260,6 +363,94 @@ class CORSPolicy:
     allow_headers: tuple[str, ...] = ()
     expose_headers: tuple[str, ...] = ()
     max_age: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IPFilterRule:
+    """One CIDR of an IP allow/deny policy; `remote` matches the client address after X-Forwarded-For
+    and PROXY protocol, otherwise the connecting peer's address. `cidr` is masked ("10.0.0.0/8")."""
+
+    cidr: str
+    remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DNSNameCluster:
+    """An upstream reached by host name (STRICT_DNS), such as a remote JWKS server."""
+
+    address: str
+    scheme: str  # "http" or "https"
+    port: int
+    dns_lookup_family: str = ""
+    upstream_validation: UpstreamValidation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JWTProvider:
+    """A JWT issuer of a secure virtual host; keys come from `remote_jwks_uri` (fetched through
+    `remote_jwks_cluster`) or from the JWKS document `local_jwks`."""
+
+    name: str
+    issuer: str = ""
+    audiences: tuple[str, ...] = ()
+    forward_jwt: bool = False
+    remote_jwks_uri: str = ""
+    remote_jwks_timeout_seconds: float = 1.0
+    remote_jwks_cache_duration_seconds: float | None = None
+    remote_jwks_cluster: DNSNameCluster | None = None
+    local_jwks: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRateLimitPolicy:
+    """A token bucket enforced by each Envoy on its own; `response_status_code` 0 is Envoy's 429."""
+
+    max_tokens: int
+    tokens_per_fill: int
+    fill_interval_seconds: int
+    response_status_code: int = 0
+    response_headers_to_add: tuple[HeaderValue, ...] = ()  # sorted by name
+    host: str = ""  # the virtual host (fqdn) whose statistics count it
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitDescriptorEntry:
+    """One entry of a global rate limit descriptor. `kind`: generic_key {key, value}, request_header
+    {header_name -> key}, header_value_match {headers, expect_match -> value}, remote_address."""
+
+    kind: str
+    key: str = ""
+    value: str = ""
+    header_name: str = ""
+    headers: tuple[HeaderMatch, ...] = ()
+    expect_match: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalRateLimitPolicy:
+    """Descriptors sent to the rate limit service, each a tuple of entries."""
+
+    descriptors: tuple[tuple[RateLimitDescriptorEntry, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitPolicy:
+    local: LocalRateLimitPolicy | None = None
+    global_policy: GlobalRateLimitPolicy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitService:
+    """The global rate limit service every HTTP filter chain calls (ContourConfiguration
+    rateLimitService), with the ExtensionService's SNI and response timeout when it is valid."""
+
+    cluster_name: str
+    domain: str = ""
+    fail_open: bool = False
+    enable_x_rate_limit_headers: bool = False
+    enable_resource_exhausted_code: bool = False
+    sni: str = ""
+    timeout_seconds: float | None = None  # None: Envoy's default, 0: infinity
 
 
 @dataclass(slots=True)
@@ -283,6 +474,14 @@ class Route:
     priority: int = 0  # Gateway API rule order; lower sorts first at equal specificity
     kind: str = ""  # the object that produced it ("HTTPProxy", "Ingress"), for debugging
     owner: ObjectRef | None = None
+    cookie_rewrite_policies: tuple[CookieRewritePolicy, ...] = ()  # the route's Set-Cookie rewrites
+    internal_redirect_policy: InternalRedirectPolicy | None = None
+    jwt_provider: str = ""  # the secure host's JWT provider this route requires ("" none)
+    ip_filter_allow: bool = False  # ip_filter_rules are an allow list (else a deny list)
+    ip_filter_rules: tuple[IPFilterRule, ...] = ()  # the route's own policy, overriding the host's
+    authorization: RouteAuthorization | None = None  # ext_authz per route; None: no server applies
+    rate_limit_policy: RateLimitPolicy | None = None  # the route's own, overriding the host's
+    ignore_vhost_rate_limits: bool = False  # rateLimitPolicy.global.disabled on the route
 
 
 # --- Virtual hosts and listeners ------------------------------------------------------------------
@@ -295,6 +494,9 @@ class VirtualHost:
     name: str
     routes: dict[str, Route] = field(default_factory=dict)  # keyed by a stable route identity
     cors_policy: CORSPolicy | None = None
+    ip_filter_allow: bool = False  # ip_filter_rules are an allow list (else a deny list)
+    ip_filter_rules: tuple[IPFilterRule, ...] = ()
+    rate_limit_policy: RateLimitPolicy | None = None
 
     def add_route(self, route: Route) -> None:
         self.routes[route_key(route)] = route
@@ -321,6 +523,9 @@ class SecureVirtualHost:
     downstream_validation: DownstreamValidation | None = None
     fallback_certificate: Secret | None = None
     tcp_proxy: list[Cluster] | None = None  # passthrough or TLS-terminated TCP proxying
+    jwt_providers: tuple[JWTProvider, ...] = ()
+    external_authorization: ExternalAuthorization | None = None
+    rate_limit_service: RateLimitService | None = None  # set on every host after the processors
 
     @property
     def name(self) -> str:
@@ -337,6 +542,9 @@ class Listener:
     port: int
     virtual_hosts: dict[str, VirtualHost] = field(default_factory=dict)
     secure_virtual_hosts: dict[str, SecureVirtualHost] = field(default_factory=dict)
+    # the global ext_authz server on the plain listener (ContourConfiguration globalExtAuth)
+    external_authorization: ExternalAuthorization | None = None
+    rate_limit_service: RateLimitService | None = None  # ContourConfiguration rateLimitService
 
 
 @dataclass(slots=True)
@@ -348,6 +556,8 @@ class DAG:
     services: dict[str, Service] = field(default_factory=dict)
     # Every Secret a host or cluster uses, by ObjectRef.
     secrets: dict[ObjectRef, Secret] = field(default_factory=dict)
+    # Valid ExtensionServices by cluster name (extension/NAMESPACE/NAME).
+    extension_clusters: dict[str, ExtensionCluster] = field(default_factory=dict)
 
 
 # --- Helpers used by several processors ------------------------------------------------------------

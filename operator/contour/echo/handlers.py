@@ -1,4 +1,4 @@
-"""Routing and handlers of the echo backend: /health, /status/NNN, /retry/, and echo for the rest.
+"""Routing and handlers of the echo backend: /health, /status/NNN, /retry/, /redirect, else echo.
 
 This is the behaviour of the Gateway API conformance echo server (`echo-basic`), independent of the
 protocol the request arrived on. WebSocket (`/ws`) and the h2c upgrade are connection-level and live
@@ -153,6 +153,8 @@ class EchoApp:
             return self.plain(400, b"Bad Request")
         if path == "/retry" or path.startswith("/retry/"):
             return await self.retry(request)
+        if path == "/redirect":
+            return self.redirect(request)
         return await self.echo(request)
 
     def plain(self, status: int, body: bytes) -> Reply:
@@ -179,6 +181,17 @@ class EchoApp:
         code = int(match.group(1)) if match else 400
         # A 1xx is informational: Go sends it and then the implicit 200 that ends the handler.
         return self.plain(200 if code < 200 else code, b"")
+
+    def redirect(self, request: EchoRequest) -> Reply:
+        """`/redirect?to=URL[&status=NNN]` answers NNN (302 by default, any 3xx) with `Location: URL`."""
+        target = query_value(request.target, "to")
+        if not target or _FORBIDDEN_VALUE_CHARS.search(target):
+            return self.error("redirect: the to query parameter must be a URL", 400)
+        code_text = query_value(request.target, "status") or "302"
+        if not code_text.isdigit() or not 300 <= int(code_text) <= 399:
+            return self.error(f"redirect: status {code_text!r} is not a 3xx code", 400)
+        reply = self.plain(int(code_text), b"")
+        return Reply(reply.status, (("Location", target), *reply.headers), reply.body)
 
     async def retry(self, request: EchoRequest) -> Reply | Reset:
         """Fail the first `succeedAfter` attempts per uuid (RST, or `responseCode`), then echo."""

@@ -4,11 +4,14 @@ A Service port becomes an EDS cluster named `namespace/service/port/hash` whose 
 EDS under the Service's `eds_name`; an ExternalName Service becomes a STRICT_DNS cluster to the
 external name. Protocol h2/h2c selects HTTP/2 upstream, tls/h2 adds an upstream TLS transport socket
 (SNI, CA and SAN validation, client certificate over SDS). Contour's defaults: 2 s connect timeout,
-healthy panic threshold disabled, round robin.
+healthy panic threshold disabled, round robin. The configuration may add a per-connection buffer
+limit, a maximum of requests per upstream connection, and circuit-breaker defaults that apply to
+each limit a Service's annotations leave unset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -75,6 +78,11 @@ class ClusterSettings:
     dns_lookup_family: str = "auto"
     upstream_tls: UpstreamTLSSettings = field(default_factory=UpstreamTLSSettings)
     ads: bool = False
+    max_requests_per_connection: int | None = None
+    per_connection_buffer_limit_bytes: int | None = None
+    # Global circuit-breaker defaults by Contour's camelCase name (maxConnections, maxPendingRequests,
+    # maxRequests, maxRetries, perHostMaxConnections), only those configured.
+    circuit_breakers: Mapping[str, int] = field(default_factory=dict)
 
 
 def cluster(upstream: Cluster, settings: ClusterSettings) -> Any:
@@ -124,7 +132,9 @@ def cluster(upstream: Cluster, settings: ClusterSettings) -> Any:
         result.health_checks.append(_health_check(upstream))
         # Drop a removed endpoint at once instead of waiting for it to fail its checks.
         result.ignore_health_on_host_removal = True
-    _circuit_breakers(result, upstream)
+    _circuit_breakers(result, upstream, settings.circuit_breakers)
+    if settings.per_connection_buffer_limit_bytes is not None:
+        result.per_connection_buffer_limit_bytes.value = settings.per_connection_buffer_limit_bytes
     protocol = cluster_protocol(upstream)
     if protocol in (Protocol.TLS, Protocol.H2):
         alpn = ("h2",) if protocol == Protocol.H2 else ()
@@ -138,7 +148,9 @@ def cluster(upstream: Cluster, settings: ClusterSettings) -> Any:
         )
         result.transport_socket.name = TLS_TRANSPORT_SOCKET
         result.transport_socket.typed_config.CopyFrom(pack(context))
-    _protocol_options(result, protocol, upstream.idle_connection_timeout_seconds)
+    _protocol_options(
+        result, protocol, upstream.idle_connection_timeout_seconds, settings.max_requests_per_connection
+    )
     if upstream.slow_start is not None:
         _slow_start(result, upstream)
     return result
@@ -171,31 +183,34 @@ def _health_check(upstream: Cluster) -> Any:
     return check
 
 
-def _circuit_breakers(result: Any, upstream: Cluster) -> None:
+def _circuit_breakers(result: Any, upstream: Cluster, defaults: Mapping[str, int]) -> None:
     service = upstream.upstream
     limits = {
-        "max_connections": service.max_connections,
-        "max_pending_requests": service.max_pending_requests,
-        "max_requests": service.max_requests,
-        "max_retries": service.max_retries,
+        "max_connections": service.max_connections or defaults.get("maxConnections", 0),
+        "max_pending_requests": service.max_pending_requests or defaults.get("maxPendingRequests", 0),
+        "max_requests": service.max_requests or defaults.get("maxRequests", 0),
+        "max_retries": service.max_retries or defaults.get("maxRetries", 0),
     }
-    if not any(v > 0 for v in limits.values()) and service.per_host_max_connections <= 0:
+    per_host = service.per_host_max_connections or defaults.get("perHostMaxConnections", 0)
+    if not any(v > 0 for v in limits.values()) and per_host <= 0:
         return
     thresholds = circuit_breaker_pb2.CircuitBreakers.Thresholds()
     for name, value in limits.items():
         if value > 0:
             getattr(thresholds, name).value = value
     result.circuit_breakers.thresholds.append(thresholds)
-    if service.per_host_max_connections > 0:
-        per_host = circuit_breaker_pb2.CircuitBreakers.Thresholds()
-        per_host.max_connections.value = service.per_host_max_connections
-        result.circuit_breakers.per_host_thresholds.append(per_host)
+    if per_host > 0:
+        host_thresholds = circuit_breaker_pb2.CircuitBreakers.Thresholds()
+        host_thresholds.max_connections.value = per_host
+        result.circuit_breakers.per_host_thresholds.append(host_thresholds)
 
 
-def _protocol_options(result: Any, protocol: Protocol, idle_seconds: float | None) -> None:
+def _protocol_options(
+    result: Any, protocol: Protocol, idle_seconds: float | None, max_requests: int | None
+) -> None:
     http2 = protocol in (Protocol.H2, Protocol.H2C)
     # Contour leaves Envoy's defaults alone (no options at all) unless something differs.
-    if not http2 and idle_seconds is None:
+    if not http2 and idle_seconds is None and max_requests is None:
         return
     options = upstream_http.HttpProtocolOptions()
     if http2:
@@ -204,6 +219,8 @@ def _protocol_options(result: Any, protocol: Protocol, idle_seconds: float | Non
         options.explicit_http_config.http_protocol_options.SetInParent()
     if idle_seconds is not None:
         options.common_http_protocol_options.idle_timeout.CopyFrom(duration(idle_seconds))
+    if max_requests is not None:
+        options.common_http_protocol_options.max_requests_per_connection.value = max_requests
     result.typed_extension_protocol_options[PROTOCOL_OPTIONS_KEY].CopyFrom(pack(options))
 
 

@@ -3,22 +3,24 @@
 Defaults (Contour `internal/envoy/v3/listener.go` httpConnectionManagerBuilder): RDS from the `contour`
 cluster, codec AUTO, HTTP/1.0 with a Host accepted, `use_remote_address`, `normalize_path`,
 `preserve_external_request_id`, `merge_slashes` unless disabled, the server header transformation,
-and the listener-wide timeouts. The default filter chain is compressor (gzip), grpc_web, grpc_stats,
-cors, local_ratelimit (no bucket: off unless a route enables it), a placeholder Lua filter, rbac,
-router; the router always ends the chain, since Envoy only accepts a terminal filter last.
+and the listener-wide timeouts, the optional request limits (max requests per connection, HTTP/2
+max concurrent streams) and `strip_trailing_host_dot`. The default filter chain is compressor
+(gzip, brotli or zstd; none when compression is disabled), grpc_web, grpc_stats, cors,
+local_ratelimit (no bucket: off unless a route enables it), a placeholder Lua filter, rbac, router;
+the router always ends the chain, since Envoy only accepts a terminal filter last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from envoy.config.accesslog.v3 import accesslog_pb2
 from envoy.config.core.v3 import base_pb2, extension_pb2, protocol_pb2
 from envoy.config.listener.v3 import listener_components_pb2
-from envoy.extensions.access_loggers.file.v3 import file_pb2
+from envoy.extensions.compression.brotli.compressor.v3 import brotli_pb2
 from envoy.extensions.compression.gzip.compressor.v3 import gzip_pb2
+from envoy.extensions.compression.zstd.compressor.v3 import zstd_pb2
 from envoy.extensions.filters.http.compressor.v3 import compressor_pb2
 from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.extensions.filters.http.grpc_stats.v3 import config_pb2 as grpc_stats_pb2
@@ -30,6 +32,7 @@ from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm
 from google.protobuf import wrappers_pb2
 
+from contour.envoy.access_log import AccessLogSettings, file_access_logs
 from contour.envoy.core import config_source, pack, type_url
 from contour.envoy.durations import duration
 
@@ -48,6 +51,13 @@ COMPRESSIBLE_CONTENT_TYPES: Final = (
     "application/grpc-web+proto", "application/grpc-web+json", "application/grpc-web+thrift",
     "application/grpc-web-text", "application/grpc-web-text+proto", "application/grpc-web-text+thrift",
 )  # fmt: skip
+
+# compression algorithm -> the compressor library; "disabled" leaves the compressor filter out.
+COMPRESSORS: Final[dict[str, Any]] = {
+    "gzip": gzip_pb2.Gzip,
+    "brotli": brotli_pb2.Brotli,
+    "zstd": zstd_pb2.Zstd,
+}
 
 SERVER_HEADER_TRANSFORMATIONS: Final = {
     "overwrite": hcm.HttpConnectionManager.OVERWRITE,
@@ -95,17 +105,25 @@ class ConnectionManagerSettings:
     connection_shutdown_grace_period_seconds: float | None = None
     codec: str = "auto"  # auto, http1, http2
     ads: bool = False
+    access_log: AccessLogSettings = field(default_factory=AccessLogSettings)
+    compression: str = "gzip"  # gzip, brotli, zstd, disabled
+    max_requests_per_connection: int | None = None
+    http2_max_concurrent_streams: int | None = None
+    strip_trailing_host_dot: bool = False
 
 
 def http_filter(name: str, config: Any) -> Any:
     return hcm.HttpFilter(name=name, typed_config=pack(config))
 
 
-def default_http_filters() -> list[Any]:
-    """Contour's DefaultFilters(), router included (last)."""
+def compressor_filters(compression: str = "gzip") -> list[Any]:
+    """The compressor filter with the configured library (unknown names: gzip); none when disabled."""
+    if compression == "disabled":
+        return []
+    name = compression if compression in COMPRESSORS else "gzip"
     compressor = compressor_pb2.Compressor(
         compressor_library=extension_pb2.TypedExtensionConfig(
-            name="gzip", typed_config=pack(gzip_pb2.Gzip())
+            name=name, typed_config=pack(COMPRESSORS[name]())
         ),
         response_direction_config=compressor_pb2.Compressor.ResponseDirectionConfig(
             common_config=compressor_pb2.Compressor.CommonDirectionConfig(
@@ -113,6 +131,11 @@ def default_http_filters() -> list[Any]:
             )
         ),
     )
+    return [http_filter("envoy.filters.http.compressor", compressor)]
+
+
+def default_http_filters(compression: str = "gzip") -> list[Any]:
+    """Contour's DefaultFilters(), router included (last)."""
     placeholder = lua_pb2.Lua(
         default_source_code=base_pb2.DataSource(
             inline_string="-- Placeholder for per-Route or per-Cluster overrides."
@@ -121,7 +144,7 @@ def default_http_filters() -> list[Any]:
     return [
         # Canonical names, as Contour 1.33 gives them: Envoy finds a route's or virtual host's
         # typed_per_filter_config (CORS, local rate limit) by the filter's name, not its type.
-        http_filter("envoy.filters.http.compressor", compressor),
+        *compressor_filters(compression),
         http_filter("envoy.filters.http.grpc_web", grpc_web_pb2.GrpcWeb()),
         http_filter(
             "envoy.filters.http.grpc_stats",
@@ -153,17 +176,6 @@ def with_router_last(filters: Sequence[Any]) -> list[Any]:
     """`filters` with the router moved to the end (Contour's AddFilter rule)."""
     routers = [f for f in filters if f.typed_config.type_url == ROUTER_TYPE_URL]
     return [f for f in filters if f.typed_config.type_url != ROUTER_TYPE_URL] + routers
-
-
-def file_access_log(path: str) -> list[Any]:
-    """Envoy's default-format file access log to `path`; empty path: no access log."""
-    if not path:
-        return []
-    return [
-        accesslog_pb2.AccessLog(
-            name="envoy.access_loggers.file", typed_config=pack(file_pb2.FileAccessLog(path=path))
-        )
-    ]
 
 
 def _set_timeout(message: Any, field: str, seconds: float | None) -> None:
@@ -199,7 +211,8 @@ def http_connection_manager(
         server_header_transformation=SERVER_HEADER_TRANSFORMATIONS.get(
             settings.server_header_transformation, hcm.HttpConnectionManager.OVERWRITE
         ),
-        access_log=file_access_log(access_log_path),
+        access_log=file_access_logs(access_log_path, settings.access_log),
+        strip_trailing_host_dot=settings.strip_trailing_host_dot,
     )
     common = manager.common_http_protocol_options
     common.SetInParent()
@@ -207,6 +220,10 @@ def http_connection_manager(
     # Unlike the other timeouts a zero max_connection_duration does not disable it: leave it out.
     if settings.max_connection_duration_seconds:
         _set_timeout(common, "max_connection_duration", settings.max_connection_duration_seconds)
+    if settings.max_requests_per_connection is not None:
+        common.max_requests_per_connection.value = settings.max_requests_per_connection
+    if settings.http2_max_concurrent_streams is not None:
+        manager.http2_protocol_options.max_concurrent_streams.value = settings.http2_max_concurrent_streams
     _set_timeout(manager, "request_timeout", settings.request_timeout_seconds)
     _set_timeout(manager, "stream_idle_timeout", settings.stream_idle_timeout_seconds)
     _set_timeout(manager, "drain_timeout", settings.connection_shutdown_grace_period_seconds)

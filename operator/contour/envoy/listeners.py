@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from envoy.config.core.v3 import socket_option_pb2
@@ -30,6 +30,7 @@ from envoy.type.matcher.v3 import string_pb2
 from google.protobuf import wrappers_pb2
 
 from contour.dag.model import Cluster, DownstreamValidation, Listener, Secret, SecureVirtualHost
+from contour.envoy.access_log import AccessLogSettings, file_access_logs
 from contour.envoy.bootstrap import ADMIN_CLUSTER_NAME
 from contour.envoy.core import TLS_TRANSPORT_SOCKET, pack, socket_address, tls_version
 from contour.envoy.durations import duration
@@ -38,11 +39,11 @@ from contour.envoy.http_connection_manager import (
     HCM_FILTER,
     ConnectionManagerSettings,
     default_http_filters,
-    file_access_log,
     http_connection_manager,
     misdirected_request_filter,
     with_router_last,
 )
+from contour.envoy.listener_options import ListenerOptions, apply_listener_options
 from contour.envoy.names import (
     ADMIN_LISTENER,
     FALLBACK_FILTER_CHAIN,
@@ -79,6 +80,7 @@ class ListenerSettings:
     http_access_log: str = "/dev/stdout"
     https_access_log: str = "/dev/stdout"
     use_proxy_protocol: bool = False
+    options: ListenerOptions = field(default_factory=ListenerOptions)
 
     @property
     def ads(self) -> bool:
@@ -103,15 +105,20 @@ def http_listener(listener: Listener, settings: ListenerSettings) -> Any:
         listener.name,
         listener.name,
         settings.connection_manager,
-        with_router_last(default_http_filters() + plain_listener_filters()),
+        with_router_last(_defaults(settings) + plain_listener_filters(listener)),
         access_log_path=settings.http_access_log,
     )
-    return listener_pb2.Listener(
+    built = listener_pb2.Listener(
         name=listener.name,
         address=socket_address(listener.address, listener.port),
         listener_filters=_proxy_protocol(settings),
         filter_chains=[listener_components_pb2.FilterChain(filters=[manager])],
     )
+    return apply_listener_options(built, settings.options)
+
+
+def _defaults(settings: ListenerSettings) -> list[Any]:
+    return default_http_filters(settings.connection_manager.compression)
 
 
 def serves_tls(host: SecureVirtualHost) -> bool:
@@ -161,12 +168,17 @@ def downstream_tls_context(
     return context
 
 
-def tcp_proxy_filter(stat_prefix: str, clusters: Sequence[Cluster], access_log_path: str) -> Any:
+def tcp_proxy_filter(
+    stat_prefix: str,
+    clusters: Sequence[Cluster],
+    access_log_path: str,
+    access_log: AccessLogSettings | None = None,
+) -> Any:
     """Contour's TCPProxy: zero-weight clusters dropped unless all are zero (then evenly weighted)."""
     proxy = tcp_proxy_pb2.TcpProxy(
         stat_prefix=stat_prefix,
         idle_timeout=duration(TCP_PROXY_IDLE_SECONDS),
-        access_log=file_access_log(access_log_path),
+        access_log=file_access_logs(access_log_path, access_log),
     )
     kept = [c for c in clusters if c.weight > 0] or list(clusters)
     if len(kept) == 1:
@@ -184,7 +196,8 @@ def tcp_proxy_filter(stat_prefix: str, clusters: Sequence[Cluster], access_log_p
 def _secure_chain(listener: Listener, host: SecureVirtualHost, settings: ListenerSettings) -> Any:
     validation = host.downstream_validation
     if host.tcp_proxy:
-        filters = [tcp_proxy_filter(listener.name, host.tcp_proxy, settings.https_access_log)]
+        access_log = settings.connection_manager.access_log
+        filters = [tcp_proxy_filter(listener.name, host.tcp_proxy, settings.https_access_log, access_log)]
         alpn: tuple[str, ...] = ()  # the backend offers protocols in its own ServerHello
     else:
         first = [misdirected_request_filter(host.name)]
@@ -193,7 +206,7 @@ def _secure_chain(listener: Listener, host: SecureVirtualHost, settings: Listene
                 https_route_config_name(host.name),
                 listener.name,
                 settings.connection_manager,
-                with_router_last(first + default_http_filters() + secure_host_filters(host)),
+                with_router_last(first + _defaults(settings) + secure_host_filters(host)),
                 access_log_path=settings.https_access_log,
                 forward_client_certificate=validation.forward_client_certificate if validation else (),
             )
@@ -225,7 +238,7 @@ def _fallback_chain(listener: Listener, host: SecureVirtualHost, settings: Liste
         FALLBACK_ROUTE_CONFIG,
         listener.name,
         settings.connection_manager,
-        default_http_filters(),
+        _defaults(settings),
         access_log_path=settings.https_access_log,
         forward_client_certificate=validation.forward_client_certificate if validation else (),
     )
@@ -259,12 +272,13 @@ def https_listener(listener: Listener, settings: ListenerSettings) -> Any | None
     inspector = listener_components_pb2.ListenerFilter(
         name="envoy.filters.listener.tls_inspector", typed_config=pack(tls_inspector_pb2.TlsInspector())
     )
-    return listener_pb2.Listener(
+    built = listener_pb2.Listener(
         name=listener.name,
         address=socket_address(listener.address, listener.port),
         listener_filters=[*_proxy_protocol(settings), inspector],
         filter_chains=chains,
     )
+    return apply_listener_options(built, settings.options)
 
 
 def tcp_keepalive_options() -> list[Any]:

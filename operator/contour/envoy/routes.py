@@ -40,9 +40,15 @@ from contour.dag.model import (
 from contour.dag.timeouts import DurationError, parse_go_duration
 from contour.envoy.core import header_value_options, pack, safe_regex
 from contour.envoy.durations import duration
-from contour.envoy.filter_hooks import route_filter_configs, virtual_host_filter_configs
+from contour.envoy.filter_hooks import (
+    route_filter_configs,
+    virtual_host_filter_configs,
+    weighted_cluster_filter_configs,
+)
 from contour.envoy.http_connection_manager import CORS_FILTER
+from contour.envoy.internal_redirect import internal_redirect_policy
 from contour.envoy.names import cluster_name, virtual_host_name
+from contour.envoy.ratelimit import route_rate_limits, virtual_host_rate_limits
 from contour.envoy.sorter import sort_routes
 
 SESSION_AFFINITY_COOKIE: Final = "X-Contour-Session-Affinity"
@@ -94,6 +100,7 @@ def virtual_host(vhost: VirtualHost, *, secure: bool) -> Any | None:
         name=virtual_host_name(vhost.name),
         domains=[vhost.name],
         routes=[envoy_route(route, secure=secure) for route in routes],
+        rate_limits=virtual_host_rate_limits(vhost),
     )
     if vhost.cors_policy is not None:
         result.typed_per_filter_config[CORS_FILTER].CopyFrom(pack(cors_policy(vhost.cors_policy)))
@@ -120,6 +127,7 @@ def envoy_route(route: Route, *, secure: bool) -> Any:
         result.direct_response.CopyFrom(_direct_response(DirectResponse(503)))
         return result
     result.route.CopyFrom(_route_action(route))
+    result.route.rate_limits.extend(route_rate_limits(route))
     _add_headers(result, route.request_headers_policy, route.response_headers_policy)
     for name, config in sorted(route_filter_configs(route, secure=secure).items()):
         result.typed_per_filter_config[name].CopyFrom(pack(config))
@@ -249,10 +257,12 @@ def _route_action(route: Route) -> Any:
         action.host_rewrite_literal = route.request_headers_policy.host_rewrite
     if route.websocket:
         action.upgrade_configs.append(rc.RouteAction.UpgradeConfig(upgrade_type="websocket"))
+    if route.internal_redirect_policy is not None:
+        action.internal_redirect_policy.CopyFrom(internal_redirect_policy(route.internal_redirect_policy))
     if _single_simple_cluster(route.clusters):
         action.cluster = cluster_name(route.clusters[0])
     else:
-        action.weighted_clusters.CopyFrom(_weighted_clusters(route.clusters))
+        action.weighted_clusters.CopyFrom(_weighted_clusters(route.clusters, route))
     return action
 
 
@@ -278,7 +288,7 @@ def _hash_policies(clusters: Sequence[Cluster]) -> list[Any]:
     return result
 
 
-def _weighted_clusters(clusters: Sequence[Cluster]) -> Any:
+def _weighted_clusters(clusters: Sequence[Cluster], route: Route) -> Any:
     even = sum(c.weight for c in clusters) == 0
     entries = []
     for cluster in clusters:
@@ -289,6 +299,8 @@ def _weighted_clusters(clusters: Sequence[Cluster]) -> Any:
         _add_headers(entry, request, response)
         if request is not None and request.host_rewrite:
             entry.host_rewrite_literal = request.host_rewrite
+        for name, config in sorted(weighted_cluster_filter_configs(route, cluster).items()):
+            entry.typed_per_filter_config[name].CopyFrom(pack(config))
         entries.append(entry)
     entries.sort(key=lambda e: (e.name, e.weight.value))
     return rc.WeightedCluster(clusters=entries)

@@ -21,9 +21,13 @@ from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from envoy.service.runtime.v3 import rtds_pb2
 
 from contour.dag.model import DAG, Cluster, Protocol, Secret, SecureVirtualHost, VirtualHost
+from contour.envoy.access_log import AccessLogSettings
 from contour.envoy.clusters import ClusterSettings, UpstreamTLSSettings, cluster
 from contour.envoy.core import DEFAULT_CIPHER_SUITES, type_url
+from contour.envoy.extension_clusters import with_extension_clusters, with_extension_secrets
 from contour.envoy.http_connection_manager import ConnectionManagerSettings
+from contour.envoy.jwt_authn import with_jwks_clusters
+from contour.envoy.listener_options import ListenerOptions, listener_runtime_settings
 from contour.envoy.listeners import (
     ListenerSettings,
     admin_listener,
@@ -84,6 +88,18 @@ class TranslatorConfig:
     admin_port: int = 0
     runtime_settings: Mapping[str, float | str | bool] = field(default_factory=dict)
     ads: bool = False
+    # Listener, connection manager and cluster options (listener_options.py, access_log.py).
+    access_log: AccessLogSettings = field(default_factory=AccessLogSettings)
+    compression: str = "gzip"  # gzip, brotli, zstd, disabled
+    listener_options: ListenerOptions = field(default_factory=ListenerOptions)
+    max_requests_per_connection: int | None = None
+    http2_max_concurrent_streams: int | None = None
+    max_requests_per_io_cycle: int | None = None
+    max_connections_per_listener: int | None = None
+    strip_trailing_host_dot: bool = False
+    cluster_max_requests_per_connection: int | None = None
+    cluster_per_connection_buffer_limit_bytes: int | None = None
+    circuit_breakers: Mapping[str, int] = field(default_factory=dict)  # camelCase name -> limit
 
     def listener_settings(self) -> ListenerSettings:
         versions = set(self.default_http_versions)
@@ -106,6 +122,11 @@ class TranslatorConfig:
             connection_shutdown_grace_period_seconds=self.connection_shutdown_grace_period_seconds,
             codec=codec,
             ads=self.ads,
+            access_log=self.access_log,
+            compression=self.compression,
+            max_requests_per_connection=self.max_requests_per_connection,
+            http2_max_concurrent_streams=self.http2_max_concurrent_streams,
+            strip_trailing_host_dot=self.strip_trailing_host_dot,
         )
         return ListenerSettings(
             connection_manager=manager,
@@ -116,6 +137,7 @@ class TranslatorConfig:
             http_access_log=self.http_access_log,
             https_access_log=self.https_access_log,
             use_proxy_protocol=self.use_proxy_protocol,
+            options=self.listener_options,
         )
 
     def cluster_settings(self) -> ClusterSettings:
@@ -124,7 +146,19 @@ class TranslatorConfig:
             dns_lookup_family=self.dns_lookup_family,
             upstream_tls=self.upstream_tls,
             ads=self.ads,
+            max_requests_per_connection=self.cluster_max_requests_per_connection,
+            per_connection_buffer_limit_bytes=self.cluster_per_connection_buffer_limit_bytes,
+            circuit_breakers=self.circuit_breakers,
         )
+
+    def runtime(self, listener_names: Iterable[str]) -> Mapping[str, float | str | bool]:
+        """The runtime settings: the configured ones, then the listener keys Contour manages."""
+        managed = listener_runtime_settings(
+            listener_names,
+            max_requests_per_io_cycle=self.max_requests_per_io_cycle,
+            max_connections_per_listener=self.max_connections_per_listener,
+        )
+        return {**self.runtime_settings, **managed}
 
 
 def translate(
@@ -137,22 +171,30 @@ def translate(
     """
     if memo is None:
         return {
-            CLUSTER: clusters(dag, config),
+            CLUSTER: with_extension_clusters(
+                with_jwks_clusters(clusters(dag, config), dag, config.cluster_settings()),
+                dag,
+                config.cluster_settings(),
+            ),
             LISTENER: listeners(dag, config),
             ROUTE: route_configurations(dag),
-            SECRET: secrets(dag),
-            RUNTIME: [runtime_layer(config.runtime_settings)],
+            SECRET: with_extension_secrets(secrets(dag), dag),
+            RUNTIME: [runtime_layer(config.runtime(dag.listeners))],
         }
     memo.begin(config)
     hosts = _memo_hosts(dag, memo)
     others = _other_clusters(dag)
     certified = [c for _, _, h in hosts for c in h.with_client_certificate]
     result = {
-        CLUSTER: _memo_clusters(config, hosts, others, memo),
+        CLUSTER: with_extension_clusters(
+            with_jwks_clusters(_memo_clusters(config, hosts, others, memo), dag, config.cluster_settings()),
+            dag,
+            config.cluster_settings(),
+        ),
         LISTENER: listeners(dag, config),
         ROUTE: _memo_route_configurations(dag, hosts),
-        SECRET: secrets(dag, certified + others),
-        RUNTIME: [runtime_layer(config.runtime_settings)],
+        SECRET: with_extension_secrets(secrets(dag, certified + others), dag),
+        RUNTIME: [runtime_layer(config.runtime(dag.listeners))],
     }
     memo.end()
     return result

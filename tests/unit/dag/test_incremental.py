@@ -8,6 +8,8 @@ delegated Secrets, and collide with an Ingress on the same host.
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 from contour.dag.builder import Builder, BuilderConfig
 from contour.dag.cache import KubernetesCache
 from tests.unit.dag.fixtures import (
+    ca_secret,
     delegation,
     ingress,
     k8s_service,
@@ -34,6 +37,31 @@ def _ingress(host: str) -> Obj:
     return ingress("ing", rules=[{"host": host, "http": {"paths": [path]}}])
 
 
+def _jwt_provider_validated_by(ca: str) -> Obj:
+    validation = {"caSecret": ca, "subjectName": "jwks.example.com"}
+    remote = {"uri": "https://jwks.example.com/keys", "validation": validation}
+    return {"name": "main", "default": True, "remoteJWKS": remote}
+
+
+def _jwks_secret(data: dict[str, str]) -> Obj:
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "jwks", "namespace": "default"},
+        "data": encoded,
+    }
+
+
+# The P-256 base point: a valid public key.
+_P256_G = {
+    "kty": "EC",
+    "crv": "P-256",
+    "x": "axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY",
+    "y": "T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU",
+}
+
+
 # key -> the variants that may be written under it (every variant has the same kind/namespace/name).
 VARIANTS: dict[str, list[Obj]] = {
     "root-a": [
@@ -46,6 +74,20 @@ VARIANTS: dict[str, list[Obj]] = {
         .include("child2", namespace="other", prefix="/x")
         .build(),
         proxy("root-a").fqdn("a.example.com").include("root-b", prefix="/r").build(),
+        proxy("root-a")
+        .fqdn("a.example.com")
+        .tls("cert")
+        .vhost(jwtProviders=[_jwt_provider_validated_by("jwks-ca")])
+        .include("child", prefix="/c")
+        .build(),
+        proxy("root-a")
+        .fqdn("a.example.com")
+        .tls("cert")
+        .vhost(
+            jwtProviders=[{"name": "local", "default": True, "localJWKS": {"secretName": "jwks", "key": "k"}}]
+        )
+        .route("/", service("s1"))
+        .build(),
     ],
     "root-b": [
         proxy("root-b").fqdn("b.example.com").include("child", prefix="/b").build(),
@@ -72,6 +114,29 @@ VARIANTS: dict[str, list[Obj]] = {
         delegation("d", "other", {"cert2": ["elsewhere"]}),
     ],
     "ingress": [_ingress("a.example.com"), _ingress("c.example.com")],
+    "jwks-ca": [ca_secret("jwks-ca"), tls_secret("jwks-ca")],  # the second has no ca.crt: invalid
+    "jwks": [  # a localJWKS Secret: valid, without a usable key, without the key root-a names
+        _jwks_secret({"k": json.dumps({"keys": [_P256_G]})}),
+        _jwks_secret({"k": json.dumps({"keys": []})}),
+        _jwks_secret({"other": json.dumps({"keys": [_P256_G]})}),
+    ],
+    "root-c": [
+        proxy("root-c")
+        .fqdn("c.example.com")
+        .tls("cert")
+        .vhost(authorization={"extensionRef": {"name": "authz"}, "authPolicy": {"context": {"k": "v"}}})
+        .route("/", service("s1"))
+        .build(),
+    ],
+    "authz": [
+        {
+            "apiVersion": "projectcontour.io/v1alpha1",
+            "kind": "ExtensionService",
+            "metadata": {"name": "authz", "namespace": "default"},
+            "spec": {"services": [{"name": name, "port": 80}], "protocol": "h2c"},
+        }
+        for name in ("s1", "missing")  # the second references no Service: invalid
+    ],
 }
 
 

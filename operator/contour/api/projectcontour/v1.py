@@ -1076,6 +1076,37 @@ class ExtensionRef(APIModel):
     """
 
 
+class AllowedAuthorizationHeader(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class AllowedUpstreamHeader(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class HTTPSettings(APIModel):
+    """
+    How requests are checked when serviceType is http.
+    """
+
+    allowed_authorization_headers: Annotated[
+        list[AllowedAuthorizationHeader] | None, Field(alias="allowedAuthorizationHeaders")
+    ] = None
+    """
+    Request headers passed to the authorization server, besides the ones Envoy always sends (Host, Method, Path, Content-Length, Authorization).
+    """
+    allowed_upstream_headers: Annotated[
+        list[AllowedUpstreamHeader] | None, Field(alias="allowedUpstreamHeaders")
+    ] = None
+    """
+    Headers of the authorization server's answer added to the request sent upstream when the check passes.
+    """
+    path_prefix: Annotated[str | None, Field(alias="pathPrefix")] = None
+    """
+    Prefix put before the request path in the check sent to the authorization server.
+    """
+
+
 class WithRequestBody(APIModel):
     """
     Sends the request body to the authorization server.
@@ -1112,6 +1143,10 @@ class Authorization(APIModel):
     """
     When true, requests are let through if the authorization server does not answer. Meant for migrations only.
     """
+    http_settings: Annotated[HTTPSettings | None, Field(alias="httpSettings")] = None
+    """
+    How requests are checked when serviceType is http.
+    """
     response_timeout: Annotated[
         str | None,
         Field(
@@ -1121,6 +1156,10 @@ class Authorization(APIModel):
     ] = None
     """
     Longest wait for an authorization answer, as a Go duration or infinity.
+    """
+    service_type: Annotated[Literal["grpc", "http"] | None, Field(alias="serviceType")] = None
+    """
+    Protocol of the authorization server, Envoy's gRPC authorization API or plain HTTP; grpc when unset.
     """
     with_request_body: Annotated[WithRequestBody | None, Field(alias="withRequestBody")] = None
     """
@@ -1181,6 +1220,21 @@ class CORSPolicy(APIModel):
     """
 
 
+class LocalJWKS(APIModel):
+    """
+    A JSON Web Key Set kept in a Secret of the proxy's namespace, used instead of fetching one.
+    """
+
+    key: Annotated[str | None, Field(min_length=1)] = None
+    """
+    Key of the Secret's data holding the key set; jwks.json when unset.
+    """
+    secret_name: Annotated[str, Field(alias="secretName", min_length=1)]
+    """
+    Name of the Secret holding the key set.
+    """
+
+
 class RemoteJWKS(APIModel):
     """
     Where to fetch the JSON Web Key Set used to check signatures.
@@ -1196,7 +1250,9 @@ class RemoteJWKS(APIModel):
     """
     How long the fetched key set is cached, as a Go duration; Envoy's 5m when unset.
     """
-    dns_lookup_family: Annotated[Literal["auto", "v4", "v6"] | None, Field(alias="dnsLookupFamily")] = None
+    dns_lookup_family: Annotated[
+        Literal["auto", "v4", "v6", "all"] | None, Field(alias="dnsLookupFamily")
+    ] = None
     """
     Address family used to resolve the JWKS host; the Contour-wide setting when unset.
     """
@@ -1244,7 +1300,11 @@ class JWTProvider(APIModel):
     """
     Provider name, unique within the host.
     """
-    remote_jwks: Annotated[RemoteJWKS, Field(alias="remoteJWKS")]
+    local_jwks: Annotated[LocalJWKS | None, Field(alias="localJWKS")] = None
+    """
+    A JSON Web Key Set kept in a Secret of the proxy's namespace, used instead of fetching one.
+    """
+    remote_jwks: Annotated[RemoteJWKS | None, Field(alias="remoteJWKS")] = None
     """
     Where to fetch the JSON Web Key Set used to check signatures.
     """

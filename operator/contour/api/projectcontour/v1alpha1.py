@@ -539,6 +539,37 @@ class ExtensionRef(APIModel):
     """
 
 
+class AllowedAuthorizationHeader(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class AllowedUpstreamHeader(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class HTTPSettings(APIModel):
+    """
+    How requests are checked when serviceType is http.
+    """
+
+    allowed_authorization_headers: Annotated[
+        list[AllowedAuthorizationHeader] | None, Field(alias="allowedAuthorizationHeaders")
+    ] = None
+    """
+    Request headers passed to the authorization server, besides the ones Envoy always sends.
+    """
+    allowed_upstream_headers: Annotated[
+        list[AllowedUpstreamHeader] | None, Field(alias="allowedUpstreamHeaders")
+    ] = None
+    """
+    Headers of the authorization server's answer added to the upstream request on success.
+    """
+    path_prefix: Annotated[str | None, Field(alias="pathPrefix")] = None
+    """
+    Prefix put before the request path in the check sent to the authorization server.
+    """
+
+
 class WithRequestBody(APIModel):
     """
     Also send the client request body to the authorization server.
@@ -584,6 +615,14 @@ class GlobalExtAuth(APIModel):
     ] = None
     """
     How long to wait for an authorization answer, as a Go duration (e.g. 500ms, 2s) or "infinity" for no limit.
+    """
+    service_type: Annotated[Literal["grpc", "http"] | None, Field(alias="serviceType")] = None
+    """
+    Protocol of the authorization server, Envoy's gRPC authorization API or plain HTTP; grpc when unset.
+    """
+    http_settings: Annotated[HTTPSettings | None, Field(alias="httpSettings")] = None
+    """
+    How requests are checked when serviceType is http.
     """
     with_request_body: Annotated[WithRequestBody | None, Field(alias="withRequestBody")] = None
     """
