@@ -219,7 +219,24 @@ def _http_filter(name: str, config: Any) -> Any:
     return hcm.HttpFilter(name=name, typed_config=_any(config))
 
 
+def _keepalive() -> list[Any]:
+    """Contour's TCP keep-alive socket options (SO_KEEPALIVE; TCP_KEEPIDLE 45, KEEPINTVL 5, KEEPCNT 9)."""
+    listening = socket_option_pb2.SocketOption.STATE_LISTENING
+    return [
+        socket_option_pb2.SocketOption(
+            description=text, level=level, name=opt, int_value=value, state=listening
+        )
+        for text, level, opt, value in (
+            ("Enable TCP keep-alive", 1, 9, 1),
+            ("TCP keep-alive initial idle time", 6, 4, 45),
+            ("TCP keep-alive time between probes", 6, 5, 5),
+            ("TCP keep-alive probe count", 6, 6, 9),
+        )
+    ]
+
+
 def _listener(name: str, port: int, manager: Any) -> Any:
+    """A listener with one HTTP connection manager and Contour's TCP keep-alive."""
     return listener_pb2.Listener(
         name=name,
         address=address_pb2.Address(
@@ -234,6 +251,7 @@ def _listener(name: str, port: int, manager: Any) -> Any:
                 ]
             )
         ],
+        socket_options=_keepalive(),
     )
 
 
@@ -300,7 +318,7 @@ def _access_log() -> Any:
 
 
 def stats_listener(port: int) -> Any:
-    """``stats-health``: /ready, /stats and /stats/prometheus (GET) to the admin cluster, TCP keep-alive."""
+    """``stats-health``: /ready, /stats and /stats/prometheus (GET) to the admin cluster."""
     get = route_components_pb2.HeaderMatcher(name=":method", string_match=_exact_ignore_case("GET"))
     manager = hcm.HttpConnectionManager(
         stat_prefix="stats",
@@ -322,20 +340,7 @@ def stats_listener(port: int) -> Any:
         http_filters=[_http_filter("envoy.filters.http.router", router_pb2.Router())],
         normalize_path=wrappers_pb2.BoolValue(value=True),
     )
-    listener = _listener("stats-health", port, manager)
-    listening = socket_option_pb2.SocketOption.STATE_LISTENING
-    listener.socket_options.extend(
-        socket_option_pb2.SocketOption(
-            description=description, level=level, name=name, int_value=value, state=listening
-        )
-        for description, level, name, value in (
-            ("Enable TCP keep-alive", 1, 9, 1),
-            ("TCP keep-alive initial idle time", 6, 4, 45),
-            ("TCP keep-alive time between probes", 6, 5, 5),
-            ("TCP keep-alive probe count", 6, 6, 9),
-        )
-    )
-    return listener
+    return _listener("stats-health", port, manager)
 
 
 def _exact_ignore_case(value: str) -> Any:

@@ -69,6 +69,7 @@ class EndpointSliceIndex:
     def __init__(self) -> None:
         self._slices: dict[ObjectRef, dict[str, Mapping[str, Any]]] = {}
         self._revisions: dict[ObjectRef, int] = {}
+        self.generation = 0  # bumped by every change to any Service's slices
 
     def upsert(self, obj: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> set[ObjectRef]:
         """Store a slice; returns the Services whose endpoints changed (two if its label moved)."""
@@ -98,6 +99,7 @@ class EndpointSliceIndex:
 
     def _bump(self, service: ObjectRef) -> None:
         self._revisions[service] = self._revisions.get(service, 0) + 1
+        self.generation += 1
 
     def slices(self, service: ObjectRef) -> list[Mapping[str, Any]]:
         """The Service's slices, sorted by name."""
@@ -119,6 +121,7 @@ class AssignmentCache:
         self._index = index
         self._factory = factory
         self._memo: dict[str, tuple[tuple[ServicePort, ServicePort | None, int], Service, Any]] = {}
+        self._generation = -1  # the index generation at the last for_dag_services
         self._merged: dict[str, tuple[list[tuple[Any, int]], Any]] = {}
 
     def assignment(self, service: Service) -> Any:
@@ -141,9 +144,26 @@ class AssignmentCache:
         return self._for_chosen(chosen, sorted(chosen))
 
     def for_dag_services(self, services: Mapping[str, Service]) -> list[Any]:
-        """`for_services` of a DAG's `services`, which are keyed by EDS name and sorted already."""
-        chosen = {name: s for name, s in services.items() if not s.external_name}
-        return self._for_chosen(chosen, list(chosen))
+        """`for_services` of a DAG's `services`, which are keyed by EDS name and sorted already.
+
+        While no slice changed since the last call, a Service that is the very object of that call
+        gets its assignment back without any other lookup (the common case after one change).
+        """
+        memo, result = self._memo, []
+        still = self._index.generation == self._generation
+        for name, service in services.items():
+            if service.external_name:
+                continue
+            entry = memo.get(name)
+            if still and entry is not None and entry[1] is service:
+                result.append(entry[2])
+            else:
+                result.append(self.assignment(service))
+        if len(memo) > len(result):  # forget assignments nobody references any more
+            for stale in memo.keys() - {n for n, s in services.items() if not s.external_name}:
+                del memo[stale]
+        self._generation = self._index.generation
+        return result
 
     def _for_chosen(self, chosen: Mapping[str, Service], names: list[str]) -> list[Any]:
         # Forget assignments nobody references any more, so the memo does not grow without bound.

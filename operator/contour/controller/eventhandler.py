@@ -239,21 +239,29 @@ class EventHandler:
         finally:
             if collecting:
                 gc.enable()
-        missing = snapshot.missing_references()
-        if missing:
-            log.warning("snapshot %s refers to resources it lacks: %s", snapshot.version, missing[:10])
         self.snapshots.set_snapshot(self.group, snapshot)
         self.dag = result.dag
         self.last_result = result
         self.counters.rebuilds += 1
         self.counters.last_rebuild_seconds = time.perf_counter() - started
         log.debug("rebuild %d took %.1f ms", self._version, self.counters.last_rebuild_seconds * 1000)
-        if self.statuses is not None:
-            self.statuses.submit(self._statuses(result))
+        # The streams woken by set_snapshot send first; the statuses and the consistency check (it
+        # only logs) come after them on the loop, so they do not delay Envoy's update.
+        try:
+            asyncio.get_running_loop().call_soon(self._after_publish, result, snapshot)
+        except RuntimeError:  # no loop (a synchronous caller): now
+            self._after_publish(result, snapshot)
         self.published.set()
         self._rebuilt.set()
         self._rebuilt = asyncio.Event()
         return True
+
+    def _after_publish(self, result: BuildResult, snapshot: Snapshot) -> None:
+        missing = snapshot.missing_references()
+        if missing:
+            log.warning("snapshot %s refers to resources it lacks: %s", snapshot.version, missing[:10])
+        if self.statuses is not None:
+            self.statuses.submit(self._statuses(result))
 
     def _statuses(self, result: BuildResult) -> list[StatusUpdateLike]:
         updates: list[StatusUpdateLike] = list(result.statuses)

@@ -34,6 +34,7 @@ from contour.dag.httpproxy_ipfilter import copy_vhost_ip_filters, set_route_ip_f
 from contour.dag.httpproxy_jwt import route_providers_defined, set_route_jwt_provider
 from contour.dag.httpproxy_memo import RootFragment, empty_like, fragment_of
 from contour.dag.httpproxy_tls import compute_tls
+from contour.dag.httpproxy_upstreams import UpstreamResolution, proxy_generation, proxy_ref
 from contour.dag.model import (
     Cluster,
     DirectResponse,
@@ -44,17 +45,11 @@ from contour.dag.model import (
     ObjectRef,
     PathMatch,
     PathMatchKind,
-    Protocol,
     Route,
-    Secret,
-    SecureVirtualHost,
     Service,
-    UpstreamValidation,
     VirtualHost,
 )
 from contour.dag.policy import (
-    LB_COOKIE,
-    LB_REQUEST_HASH,
     LB_ROUND_ROBIN,
     LB_WEIGHTED_LEAST_REQUEST,
     PolicyError,
@@ -63,7 +58,6 @@ from contour.dag.policy import (
     headers_policy_route,
     health_check_policy,
     load_balancer_policy,
-    load_balancer_strategy,
     prefix_replacements_error,
     redirect_policy,
     retry_policy,
@@ -72,26 +66,10 @@ from contour.dag.policy import (
 )
 from contour.dag.ratelimit import route_rate_limits, virtual_host_rate_limit_policy
 from contour.dag.response_policies import cookie_rewrite_policies, internal_redirect_policy
-from contour.dag.secrets import (
-    DelegationNotPermittedError,
-    SecretError,
-    lookup_ca_secret,
-    lookup_tls_secret_insecure,
-    split_ref,
-)
-from contour.dag.services import ServiceLookupError, ensure_service
 from contour.dag.status import ORPHANED, ORPHANED_MESSAGE, DetailedCondition, StatusCollector
-from contour.dag.vhosts import ensure_secure_virtual_host, ensure_virtual_host
+from contour.dag.vhosts import ensure_virtual_host
 
 KIND = "HTTPProxy"
-
-
-def _ref(proxy: api.HTTPProxy) -> ObjectRef:
-    return ObjectRef(proxy.metadata.namespace or "", proxy.metadata.name or "")
-
-
-def _generation(proxy: api.HTTPProxy) -> int:
-    return proxy.metadata.generation or 0
 
 
 class HTTPProxyProcessor:
@@ -127,7 +105,7 @@ class HTTPProxyProcessor:
                 self._readers.setdefault((id(table), key), set()).add(ref)
 
 
-class _Run:
+class _Run(UpstreamResolution):
     """One processor run: the state Contour keeps on the processor for the duration of Run()."""
 
     def __init__(
@@ -185,7 +163,7 @@ class _Run:
         for ref in sorted(self.orphaned - self.reached):
             orphan = self.cache.httpproxies.get(ref)
             if orphan is not None:
-                self.ctx.status.proxy(ref, _generation(orphan)).valid.add_error(
+                self.ctx.status.proxy(ref, proxy_generation(orphan)).valid.add_error(
                     ORPHANED, ORPHANED, ORPHANED_MESSAGE
                 )
         for ref in sorted(self.cache.tlscertificatedelegations):
@@ -206,7 +184,7 @@ class _Run:
             names = ", ".join(sorted(str(ref) for ref in claims))
             for ref in claims:
                 duplicated.add(ref)
-                ps = self.ctx.status.proxy(ref, _generation(table[ref]))
+                ps = self.ctx.status.proxy(ref, proxy_generation(table[ref]))
                 ps.vhost = fqdn
                 ps.valid.add_error(
                     "VirtualHostError",
@@ -237,8 +215,8 @@ class _Run:
         )
 
     def _compute(self, proxy: api.HTTPProxy) -> None:
-        ref = _ref(proxy)
-        ps = self.ctx.status.proxy(ref, _generation(proxy))
+        ref = proxy_ref(proxy)
+        ps = self.ctx.status.proxy(ref, proxy_generation(proxy))
         cond = ps.valid
         vh = proxy.spec.virtualhost
         if vh is None:
@@ -340,9 +318,6 @@ class _Run:
     def _ensure_vhost(self, host: str) -> VirtualHost:
         return ensure_virtual_host(self.ctx.dag, host)
 
-    def _ensure_secure_vhost(self, host: str) -> SecureVirtualHost:
-        return ensure_secure_virtual_host(self.ctx.dag, host)
-
     # --- routes ----------------------------------------------------------------------------------------
 
     def _routes(
@@ -355,9 +330,9 @@ class _Run:
         visited: list[api.HTTPProxy],
         enforce_tls: bool,
     ) -> list[Route]:
-        ref = _ref(proxy)
-        if any(_ref(v) == ref for v in visited):
-            path = " -> ".join([str(_ref(v)) for v in visited] + [str(ref)])
+        ref = proxy_ref(proxy)
+        if any(proxy_ref(v) == ref for v in visited):
+            path = " -> ".join([str(proxy_ref(v)) for v in visited] + [str(ref)])
             cond.add_error("IncludeError", "IncludeCreatesCycle", f"include creates an include cycle: {path}")
             return []
         visited = [*visited, proxy]
@@ -401,7 +376,7 @@ class _Run:
                 )
                 routes.extend(_bad_gateway(inc_conds, ref))
                 continue
-            inc_cond = self.ctx.status.proxy(inc_ref, _generation(included)).valid
+            inc_cond = self.ctx.status.proxy(inc_ref, proxy_generation(included)).valid
             routes.extend(
                 self._routes(
                     cond=inc_cond,
@@ -511,7 +486,7 @@ class _Run:
             request_headers_policy=request_headers,
             response_headers_policy=response_headers,
             kind=KIND,
-            owner=_ref(proxy),
+            owner=proxy_ref(proxy),
             cookie_rewrite_policies=cookie_rewrite_policies(route.cookie_rewrite_policies),
             internal_redirect_policy=internal_redirect_policy(route.internal_redirect_policy),
         )
@@ -598,7 +573,7 @@ class _Run:
     ) -> Cluster | None:
         """The cluster for one route service; None after adding an error (ServiceUnresolvedReference
         lets the route go on without this service, any other error invalidates the proxy)."""
-        ns = _ref(proxy).namespace
+        ns = proxy_ref(proxy).namespace
         if not 1 <= svc.port <= 65535:
             cond.add_error(
                 "ServiceError",
@@ -669,178 +644,6 @@ class _Run:
             cookie_rewrite_policies=cookie_rewrite_policies(svc.cookie_rewrite_policies),
         )
 
-    def _service_upstream(
-        self,
-        cond: DetailedCondition,
-        ns: str,
-        svc: api.Service,
-        health: HealthCheckPolicy | None,
-        *,
-        error_type: str,
-        field: str,
-    ) -> tuple[Service, Protocol, UpstreamValidation | None] | None:
-        """The Service behind a route or TCP proxy service, the protocol Envoy speaks to it (the
-        service's `protocol` over the Service's own) and its upstream validation; None after adding
-        the error."""
-        health_port = svc.health_port if health is not None and svc.health_port else svc.port
-        try:
-            upstream = ensure_service(
-                self.cache,
-                ObjectRef(ns, svc.name),
-                svc.port,
-                health_port,
-                enable_external_name=self.config.enable_external_name_service,
-                memo=self.ctx.service_memo,
-            )
-        except ServiceLookupError as exc:
-            cond.add_error(
-                error_type, "ServiceUnresolvedReference", f"{field} unresolved service reference: {exc}"
-            )
-            return None
-        protocol = Protocol(svc.protocol) if svc.protocol else upstream.protocol
-        validation = None
-        if protocol in (Protocol.TLS, Protocol.H2) and svc.validation is not None:
-            validation = self._upstream_validation(cond, svc, ns)
-            if validation is None:
-                return None
-        return upstream, protocol, validation
-
-    def _upstream_validation(
-        self, cond: DetailedCondition, svc: api.Service, ns: str
-    ) -> UpstreamValidation | None:
-        v = svc.validation
-        assert v is not None
-        ca_ref = split_ref(v.ca_secret, ns)
-        try:
-            ca = lookup_ca_secret(self.cache, ca_ref, ns)
-        except DelegationNotPermittedError:
-            cond.add_error(
-                "TLSError",
-                "CACertificateNotDelegated",
-                f"service.UpstreamValidation.CACertificate Secret {go_quote(ca_ref)} "
-                "is not configured for certificate delegation",
-            )
-            return None
-        except SecretError as exc:
-            err = f"invalid CA Secret {go_quote(ca_ref)}: {exc}"
-            cond.add_error(
-                "ServiceError",
-                "TLSUpstreamValidation",
-                f"Service [{svc.name}:{svc.port}] TLS upstream validation policy error: {err}",
-            )
-            return None
-        error = None
-        if not v.subject_name:
-            error = "missing subject alternative name"
-        elif v.subject_names and v.subject_names[0] != v.subject_name:
-            error = (
-                f"first entry of SubjectNames ({v.subject_names[0]}) "
-                f"does not match SubjectName ({v.subject_name})"
-            )
-        if error is not None:
-            cond.add_error(
-                "ServiceError",
-                "TLSUpstreamValidation",
-                f"Service [{svc.name}:{svc.port}] TLS upstream validation policy error: {error}",
-            )
-            return None
-        names = tuple(v.subject_names) if v.subject_names else (v.subject_name,)
-        return UpstreamValidation(ca_secret=ca, subject_names=names)
-
-    def _client_certificate(self, cond: DetailedCondition) -> tuple[bool, Secret | None]:
-        """(ok, Envoy's configured client certificate); not ok after adding the error."""
-        ref = self.config.client_certificate
-        if ref is None:
-            return True, None
-        try:
-            return True, lookup_tls_secret_insecure(self.cache, ref)
-        except SecretError as exc:
-            cond.add_error(
-                "TLSError",
-                "SecretNotValid",
-                f"tls.envoy-client-certificate Secret {go_quote(ref)} is invalid: {exc}",
-            )
-            return False, None
-
-    # --- tcpproxy --------------------------------------------------------------------------------------
-
-    def _tcpproxy(
-        self, cond: DetailedCondition, proxy: api.HTTPProxy, visited: list[api.HTTPProxy], host: str
-    ) -> bool:
-        tcp = proxy.spec.tcpproxy
-        if tcp is None:
-            return True
-        visited = [*visited, proxy]
-        include = tcp.include or tcp.includes
-        if tcp.services and include is not None:
-            cond.add_error(
-                "TCPProxyError",
-                "NoServicesAndInclude",
-                "cannot specify services and include in the same httpproxy",
-            )
-            return False
-        strategy = load_balancer_strategy(tcp.load_balancer_policy)
-        if strategy in (LB_COOKIE, LB_REQUEST_HASH):
-            cond.add_warning(
-                "TCPProxyError",
-                "IgnoredField",
-                f'ignoring field "Spec.TCPProxy.LoadBalancerPolicy"; {strategy} load balancer policy is not '
-                "supported for TCPProxies",
-            )
-            strategy = ""
-        ns = _ref(proxy).namespace
-        if tcp.services:
-            health = _tcp_health_check(tcp.health_check_policy)
-            clusters: list[Cluster] = []
-            for svc in tcp.services:
-                resolved = self._service_upstream(
-                    cond, ns, svc, health, error_type="TCPProxyError", field="Spec.TCPProxy"
-                )
-                if resolved is None:
-                    return False
-                upstream, protocol, validation = resolved
-                cert_ok, client_cert = self._client_certificate(cond)
-                if not cert_ok:
-                    return False
-                clusters.append(
-                    Cluster(
-                        upstream=upstream,
-                        weight=svc.weight or 0,
-                        protocol=protocol,
-                        load_balancer_policy=LoadBalancerPolicy(strategy=strategy or LB_ROUND_ROBIN),
-                        health_check_policy=health,
-                        sni=upstream.external_name,
-                        upstream_validation=validation,
-                        client_certificate=client_cert,
-                    )
-                )
-            self._ensure_secure_vhost(host).tcp_proxy = clusters
-            return True
-        if include is None:
-            cond.add_error(
-                "TCPProxyError", "NothingDefined", "either services or inclusion must be specified"
-            )
-            return False
-        dest_ref = ObjectRef(include.namespace or ns, include.name)
-        dest = self.cache.httpproxy(dest_ref)
-        if dest is None:
-            cond.add_error("TCPProxyIncludeError", "IncludeNotFound", f"include {dest_ref} not found")
-            return False
-        if dest.spec.virtualhost is not None:
-            cond.add_error(
-                "TCPProxyIncludeError",
-                "RootIncludesRoot",
-                f"root httpproxy cannot include another root httpproxy ({dest_ref})",
-            )
-            return False
-        self.reached.add(dest_ref)
-        if any(_ref(v) == dest_ref for v in visited):
-            path = " -> ".join([str(_ref(v)) for v in visited] + [str(dest_ref)])
-            cond.add_error("TCPProxyIncludeError", "IncludeCreatesCycle", f"include creates a cycle: {path}")
-            return False
-        inc_cond = self.ctx.status.proxy(dest_ref, _generation(dest)).valid
-        return self._tcpproxy(inc_cond, dest, visited, host)
-
 
 # --- helpers ------------------------------------------------------------------------------------------
 
@@ -870,18 +673,6 @@ def _cookie_rewrite_error(policies: list[api.CookieRewritePolicy] | None) -> str
         if p.path_rewrite is None and p.domain_rewrite is None and p.secure is None and p.same_site is None:
             return f"no attributes rewritten for cookie {go_quote(p.name)}"
     return None
-
-
-def _tcp_health_check(hc: api.HTTPProxyHealthCheckPolicy | None) -> HealthCheckPolicy | None:
-    if hc is None:
-        return None
-    return HealthCheckPolicy(
-        path="",
-        interval_seconds=hc.interval_seconds or 10,
-        timeout_seconds=hc.timeout_seconds or 2,
-        unhealthy_threshold=hc.unhealthy_threshold_count or 3,
-        healthy_threshold=hc.healthy_threshold_count or 2,
-    )
 
 
 def _sni(

@@ -12,11 +12,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from envoy.config.core.v3 import socket_option_pb2
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
@@ -43,7 +42,7 @@ from contour.envoy.http_connection_manager import (
     misdirected_request_filter,
     with_router_last,
 )
-from contour.envoy.listener_options import ListenerOptions, apply_listener_options
+from contour.envoy.listener_options import ListenerOptions, apply_listener_options, socket_options
 from contour.envoy.names import (
     ADMIN_LISTENER,
     FALLBACK_FILTER_CHAIN,
@@ -62,10 +61,6 @@ ADMIN_PATHS: Final = (
     "/certs", "/clusters", "/listeners", "/config_dump", "/memory", "/ready", "/runtime",
     "/server_info", "/stats", "/stats/prometheus", "/stats/recentlookups",
 )  # fmt: skip
-
-# Linux socket option numbers (SOL_SOCKET/SO_KEEPALIVE, IPPROTO_TCP/TCP_KEEP*), Contour's keepalive.
-_SOL_SOCKET, _SO_KEEPALIVE, _IPPROTO_TCP = 1, 9, 6
-_TCP_KEEPIDLE, _TCP_KEEPINTVL, _TCP_KEEPCNT = 4, 5, 6
 
 
 @dataclass(frozen=True)
@@ -193,7 +188,8 @@ def tcp_proxy_filter(
     return listener_components_pb2.Filter(name=TCP_PROXY_FILTER, typed_config=pack(proxy))
 
 
-def _secure_chain(listener: Listener, host: SecureVirtualHost, settings: ListenerSettings) -> Any:
+def secure_chain(listener: Listener, host: SecureVirtualHost, settings: ListenerSettings) -> Any:
+    """The filter chain of one secure host: its SNI match, TLS context and HCM (or TCP proxy)."""
     validation = host.downstream_validation
     if host.tcp_proxy:
         access_log = settings.connection_manager.access_log
@@ -257,15 +253,22 @@ def _fallback_chain(listener: Listener, host: SecureVirtualHost, settings: Liste
     return chain
 
 
-def https_listener(listener: Listener, settings: ListenerSettings) -> Any | None:
+# Builds one secure host's filter chain (`secure_chain`, or a memoised one).
+ChainBuilder = Callable[[Listener, SecureVirtualHost, ListenerSettings], Any]
+
+
+def https_listener(
+    listener: Listener, settings: ListenerSettings, chain: ChainBuilder | None = None
+) -> Any | None:
     """The TLS listener with one filter chain per servable secure host; None if there is none."""
+    chain = chain or secure_chain
     hosts = [listener.secure_virtual_hosts[name] for name in sorted(listener.secure_virtual_hosts)]
     hosts = [h for h in hosts if serves_tls(h)]
     if not hosts:
         return None
-    named = [_secure_chain(listener, h, settings) for h in hosts if h.name != "*"]
+    named = [chain(listener, h, settings) for h in hosts if h.name != "*"]
     named.sort(key=lambda c: c.filter_chain_match.server_names[0])
-    chains = named + [_secure_chain(listener, h, settings) for h in hosts if h.name == "*"]
+    chains = named + [chain(listener, h, settings) for h in hosts if h.name == "*"]
     fallback = next((h for h in hosts if h.fallback_certificate is not None and not h.tcp_proxy), None)
     if fallback is not None:
         chains.append(_fallback_chain(listener, fallback, settings))
@@ -283,18 +286,7 @@ def https_listener(listener: Listener, settings: ListenerSettings) -> Any | None
 
 def tcp_keepalive_options() -> list[Any]:
     """Contour's keepalive socket options for its static listeners (idle 45 s, every 5 s, 9 probes)."""
-    listening = socket_option_pb2.SocketOption.STATE_LISTENING
-    return [
-        socket_option_pb2.SocketOption(
-            description=text, level=level, name=name, int_value=value, state=listening
-        )
-        for text, level, name, value in (
-            ("Enable TCP keep-alive", _SOL_SOCKET, _SO_KEEPALIVE, 1),
-            ("TCP keep-alive initial idle time", _IPPROTO_TCP, _TCP_KEEPIDLE, 45),
-            ("TCP keep-alive time between probes", _IPPROTO_TCP, _TCP_KEEPINTVL, 5),
-            ("TCP keep-alive probe count", _IPPROTO_TCP, _TCP_KEEPCNT, 9),
-        )
-    ]
+    return socket_options()
 
 
 def _admin_proxy_listener(name: str, stat_prefix: str, address: str, port: int, paths: Sequence[str]) -> Any:

@@ -20,7 +20,7 @@ from envoy.config.route.v3 import route_pb2
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from envoy.service.runtime.v3 import rtds_pb2
 
-from contour.dag.model import DAG, Cluster, Protocol, Secret, SecureVirtualHost, VirtualHost
+from contour.dag.model import DAG, Cluster, Listener, Protocol, Secret, SecureVirtualHost, VirtualHost
 from contour.envoy.access_log import AccessLogSettings
 from contour.envoy.clusters import ClusterSettings, UpstreamTLSSettings, cluster
 from contour.envoy.core import DEFAULT_CIPHER_SUITES, type_url
@@ -29,10 +29,12 @@ from contour.envoy.http_connection_manager import ConnectionManagerSettings
 from contour.envoy.jwt_authn import with_jwks_clusters
 from contour.envoy.listener_options import ListenerOptions, listener_runtime_settings
 from contour.envoy.listeners import (
+    ChainBuilder,
     ListenerSettings,
     admin_listener,
     http_listener,
     https_listener,
+    secure_chain,
     serves_tls,
     stats_listener,
 )
@@ -191,7 +193,7 @@ def translate(
             dag,
             config.cluster_settings(),
         ),
-        LISTENER: listeners(dag, config),
+        LISTENER: listeners(dag, config, memo),
         ROUTE: _memo_route_configurations(dag, hosts),
         SECRET: with_extension_secrets(secrets(dag, certified + others), dag),
         RUNTIME: [runtime_layer(config.runtime(dag.listeners))],
@@ -200,12 +202,18 @@ def translate(
     return result
 
 
-def listeners(dag: DAG, config: TranslatorConfig) -> list[Message]:
+def listeners(dag: DAG, config: TranslatorConfig, memo: TranslationMemo | None = None) -> list[Message]:
     settings = config.listener_settings()
+    chain: ChainBuilder = secure_chain
+    if memo is not None:
+        # A secure host's filter chain comes from the memo while the host is the same object.
+        def chain(listener: Listener, host: SecureVirtualHost, settings: ListenerSettings) -> Message:
+            return memo.chain(listener.name, host, lambda: secure_chain(listener, host, settings))
+
     result = []
     for listener in dag.listeners.values():
         if listener.protocol == "https" or listener.secure_virtual_hosts:
-            secure = https_listener(listener, settings)
+            secure = https_listener(listener, settings, chain)
             if secure is not None:
                 result.append(secure)
         elif listener.virtual_hosts:

@@ -16,13 +16,13 @@ https://protobuf.dev/programming-guides/encoding/#order
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from envoy.config.route.v3 import route_pb2
 
-from contour.dag.model import Cluster, VirtualHost
+from contour.dag.model import Cluster, SecureVirtualHost, VirtualHost
 from contour.envoy.names import cluster_name
 from contour.envoy.routes import route_configuration, virtual_host
 
@@ -81,18 +81,21 @@ class TranslationMemo:
         self._next_hosts: dict[tuple[int, bool], HostTranslation] = {}
         self._clusters: dict[str, tuple[Cluster, Any]] = {}
         self._next_clusters: dict[str, tuple[Cluster, Any]] = {}
+        self._chains: dict[tuple[int, str, object], tuple[SecureVirtualHost, Any]] = {}
+        self._next_chains: dict[tuple[int, str, object], tuple[SecureVirtualHost, Any]] = {}
 
     def begin(self, settings: object) -> None:
         """Start a translation; everything is forgotten when the settings are not the last ones."""
         if settings != self._settings:
-            self._hosts, self._clusters = {}, {}
+            self._hosts, self._clusters, self._chains = {}, {}, {}
             self._settings = settings
-        self._next_hosts, self._next_clusters = {}, {}
+        self._next_hosts, self._next_clusters, self._next_chains = {}, {}, {}
 
     def end(self) -> None:
         """Keep only what this translation used."""
         self._hosts, self._next_hosts = self._next_hosts, {}
         self._clusters, self._next_clusters = self._next_clusters, {}
+        self._chains, self._next_chains = self._next_chains, {}
 
     def host(self, vhost: VirtualHost, *, secure: bool) -> HostTranslation:
         key = (id(vhost), secure)
@@ -101,6 +104,17 @@ class TranslationMemo:
             found = _translate_host(vhost, secure)
         self._next_hosts[key] = found
         return found
+
+    def chain(self, listener: str, host: SecureVirtualHost, build: Callable[[], Any]) -> Any:
+        """The filter chain of a secure host on `listener`: the last one while the host is the same
+        object. The rate limit service is in the key: the builder sets it on hosts after the
+        HTTPProxy processor, so an unchanged host may carry a new one."""
+        key = (id(host), listener, host.rate_limit_service)
+        found = self._next_chains.get(key) or self._chains.get(key)
+        if found is None or found[0] is not host:
+            found = (host, build())
+        self._next_chains[key] = found
+        return found[1]
 
     def cluster(self, name: str, dag_cluster: Cluster, build: Any) -> Any:
         """The Cluster message for `dag_cluster`: the last one if its DAG cluster is equal, else a new one."""

@@ -12,14 +12,25 @@ import random
 from typing import Any
 
 import pytest
+from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm
 
 from contour.dag.builder import Builder, BuilderConfig
 from contour.dag.cache import KubernetesCache
-from contour.dag.model import DAG
-from contour.envoy.translate import CLUSTER, ROUTE, TranslatorConfig, translate
+from contour.dag.model import DAG, RateLimitService, SecureVirtualHost
+from contour.envoy.ratelimit import RATELIMIT_FILTER
+from contour.envoy.translate import CLUSTER, LISTENER, ROUTE, TranslatorConfig, translate
 from contour.envoy.translation_memo import Serialized, TranslationMemo
 from tests.unit.dag.test_incremental import VARIANTS
-from tests.unit.envoy.builders import http_dag, make_pki, rich_dag, route, upstream, vhost
+from tests.unit.envoy.builders import (
+    add_secure,
+    http_dag,
+    make_pki,
+    rich_dag,
+    route,
+    tls_secret,
+    upstream,
+    vhost,
+)
 
 
 def _bytes(resources: dict[str, list[Any]]) -> dict[str, list[tuple[str, bytes]]]:
@@ -83,3 +94,44 @@ def test_incremental_builds_translate_to_the_bytes_of_a_plain_translation(seed: 
             cache.insert(rng.choice(VARIANTS[key]))
         dag = builder.build(cache).dag
         assert _bytes(translate(dag, config, memo)) == _bytes(translate(dag, config)), f"step {step}"
+
+
+def test_a_secure_hosts_filter_chain_is_reused_until_its_rate_limit_service_changes() -> None:
+    pki = make_pki("secure.example.com")
+    host = SecureVirtualHost(
+        virtual_host=vhost("secure.example.com", route("/", upstream("a"))), secret=tls_secret(pki)
+    )
+    memo, config = TranslationMemo(), TranslatorConfig()
+    built: list[object] = []
+
+    def chain() -> object:
+        built.append(object())
+        return built[-1]
+
+    def translated() -> object:
+        memo.begin(config)
+        found = memo.chain("ingress_https", host, chain)
+        memo.end()
+        return found
+
+    first = translated()
+    assert translated() is first
+    host.rate_limit_service = RateLimitService(cluster_name="extension/ns/rls", domain="contour")
+    assert translated() is not first
+    assert len(built) == 2
+
+
+def test_a_new_rate_limit_service_reaches_the_translated_chain() -> None:
+    pki = make_pki("secure.example.com")
+    host = SecureVirtualHost(
+        virtual_host=vhost("secure.example.com", route("/", upstream("a"))), secret=tls_secret(pki)
+    )
+    dag = add_secure(http_dag(), host)
+    memo, config = TranslationMemo(), TranslatorConfig()
+    translate(dag, config, memo)
+    host.rate_limit_service = RateLimitService(cluster_name="extension/ns/rls", domain="contour")
+    [https] = [m for m in translate(dag, config, memo)[LISTENER] if m.name == "ingress_https"]
+    manager = hcm.HttpConnectionManager()
+    https.filter_chains[0].filters[0].typed_config.Unpack(manager)
+    assert RATELIMIT_FILTER in [f.name for f in manager.http_filters]
+    _assert_same_bytes(dag, memo, config)
