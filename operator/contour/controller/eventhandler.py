@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contour.controller.endpointslices import AssignmentCache, EndpointSliceIndex
+from contour.controller.heap import release_free_memory
 from contour.dag.builder import Builder, BuildResult
 from contour.dag.cache import KubernetesCache
 from contour.dag.model import DAG, ObjectRef
@@ -257,6 +258,10 @@ class EventHandler:
         return True
 
     def _after_publish(self, result: BuildResult, snapshot: Snapshot) -> None:
+        if self.counters.rebuilds == 1:
+            # The first build of everything leaves the heap at its peak; the later, incremental
+            # ones allocate little.
+            release_free_memory()
         missing = snapshot.missing_references()
         if missing:
             log.warning("snapshot %s refers to resources it lacks: %s", snapshot.version, missing[:10])

@@ -132,8 +132,8 @@ class _Framer:
                     scan(message) if scan is not None else (),
                 ),
             )
-            if memo is not None:
-                memo.put(message, resource)
+            if memo is not None and not isinstance(message, Serialized):
+                memo.put(message, resource)  # a Serialized is made afresh every time: never found again
             yield resource
 
     def _head(self, value_length: int) -> tuple[bytes, int]:
