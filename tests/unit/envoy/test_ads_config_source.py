@@ -10,8 +10,6 @@ unpacking each `Any`, so a source in a filter or a transport socket is not misse
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,8 @@ from contour.dag.model import DAG
 from contour.envoy.bootstrap import BootstrapConfig, bootstrap
 from contour.envoy.core import config_source
 from contour.envoy.translate import CLUSTER, LISTENER, TranslatorConfig, translate
-from contour.envoyproc.binary import resolve_envoy_binary
 from tests.unit.envoy.builders import make_pki, rich_dag
+from tests.unit.envoy.envoy_validate import assert_envoy_accepts
 
 CONFIG_SOURCE = config_source_pb2.ConfigSource.DESCRIPTOR.full_name
 MODES = pytest.mark.parametrize("ads", [True, False], ids=["ads", "per-type"])
@@ -140,13 +138,4 @@ def test_envoy_validates_an_ads_bootstrap_with_the_ads_translation(dag: DAG, tmp
     document["static_resources"]["clusters"] += [
         json_format.MessageToDict(m, preserving_proto_field_name=True) for m in resources[CLUSTER]
     ]
-    path = tmp_path / "envoy.json"
-    path.write_text(json.dumps(document, indent=1))
-    validated = subprocess.run(
-        [resolve_envoy_binary(), "--mode", "validate", "--disable-hot-restart", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert validated.returncode == 0, validated.stdout[-4000:] + validated.stderr[-4000:]
+    assert_envoy_accepts(document, tmp_path)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ from contour.envoy.jwt_authn import (
 )
 from contour.envoy.translate import CLUSTER, LISTENER, ROUTE, TranslatorConfig, translate
 from contour.envoy.translation_memo import Serialized, TranslationMemo
-from contour.envoyproc.binary import resolve_envoy_binary
 from tests.unit.dag.test_jwt import KEY_SETS
 from tests.unit.envoy.builders import (
     add_secure,
@@ -48,6 +46,7 @@ from tests.unit.envoy.builders import (
     upstream,
     vhost,
 )
+from tests.unit.envoy.envoy_validate import assert_envoy_accepts, envoy_validate
 from tests.unit.envoy.test_envoy_accepts import static_bootstrap
 
 PKI = make_pki("secure.example.com")
@@ -229,16 +228,7 @@ def test_routes_carry_their_per_filter_configs() -> None:
 
 
 def test_envoy_validates_jwt_and_ip_filters(tmp_path: Path) -> None:
-    path = tmp_path / "envoy.json"
-    path.write_text(json.dumps(static_bootstrap(translate(jwt_dag(), TranslatorConfig()))))
-    validated = subprocess.run(
-        [resolve_envoy_binary(), "--mode", "validate", "--disable-hot-restart", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert validated.returncode == 0, validated.stdout[-4000:] + validated.stderr[-4000:]
+    assert_envoy_accepts(static_bootstrap(translate(jwt_dag(), TranslatorConfig())), tmp_path)
 
 
 def _envoy_loads(tmp_path: Path, document: str) -> bool:
@@ -247,14 +237,8 @@ def _envoy_loads(tmp_path: Path, document: str) -> bool:
         secret=tls_secret(PKI),
         jwt_providers=(JWTProvider(name="local", local_jwks=document),),
     )
-    path = tmp_path / "envoy.json"
-    path.write_text(json.dumps(static_bootstrap(translate(add_secure(http_dag(), host), TranslatorConfig()))))
-    validated = subprocess.run(
-        [resolve_envoy_binary(), "--mode", "validate", "--disable-hot-restart", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    validated = envoy_validate(
+        static_bootstrap(translate(add_secure(http_dag(), host), TranslatorConfig())), tmp_path
     )
     if validated.returncode != 0:
         assert "invalid local jwks" in validated.stdout + validated.stderr  # refused for the key set only

@@ -4,8 +4,6 @@ accepts a translation with all of them on."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,6 @@ from contour.envoy.access_log import AccessLogSettings
 from contour.envoy.clusters import PROTOCOL_OPTIONS_KEY, ClusterSettings, cluster
 from contour.envoy.listener_options import ListenerOptions
 from contour.envoy.translate import RUNTIME, TranslatorConfig, listeners, translate
-from contour.envoyproc.binary import resolve_envoy_binary
 from tests.unit.envoy.builders import (
     add_secure,
     http_dag,
@@ -33,6 +30,7 @@ from tests.unit.envoy.builders import (
     upstream,
     vhost,
 )
+from tests.unit.envoy.envoy_validate import assert_envoy_accepts
 from tests.unit.envoy.test_envoy_accepts import static_bootstrap
 from tests.unit.envoy.test_listeners import secure
 
@@ -279,13 +277,4 @@ def test_envoy_validates_a_translation_with_the_options_on(config: TranslatorCon
     resources = translate(
         rich_dag(make_pki("secure.example.com", "*.wild.example.com"), make_pki("c")), config
     )
-    path = tmp_path / "envoy.json"
-    path.write_text(json.dumps(static_bootstrap(resources)))
-    validated = subprocess.run(
-        [resolve_envoy_binary(), "--mode", "validate", "--disable-hot-restart", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert validated.returncode == 0, validated.stdout[-4000:] + validated.stderr[-4000:]
+    assert_envoy_accepts(static_bootstrap(resources), tmp_path)
