@@ -19,7 +19,8 @@ from pathlib import Path
 
 from tests.manifests import REPO_ROOT
 
-_LISTENING = re.compile(r"^Starting server, listening on port (\d+) \((http|h2c|https)\)$")
+# The label is the listener's protocol: http, h2c, https (http mode), grpc, grpc-tls, tcp, tls, udp.
+_LISTENING = re.compile(r"^Starting server, listening on port (\d+) \(([a-z0-9-]+)\)$")
 
 
 def contour_binary() -> Path:
