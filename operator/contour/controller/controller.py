@@ -19,6 +19,7 @@ from typing import Any
 import kr8s.asyncio
 
 from contour.controller.eventhandler import EventHandler
+from contour.controller.gatewayenvoys import group_by_gateway
 from contour.controller.statusupdater import StatusUpdater
 from contour.dag.builder import Builder, BuilderConfig
 from contour.dag.cache import KubernetesCache
@@ -40,7 +41,19 @@ WATCHED: tuple[tuple[str, str, str], ...] = (
     ("", "v1", "services"),
     ("", "v1", "secrets"),
     ("", "v1", "namespaces"),
+    ("", "v1", "configmaps"),
     ("discovery.k8s.io", "v1", "endpointslices"),
+    # Gateway API v1.6.1 (ReferenceGrant's v1beta1 objects are the same objects, served as v1 too).
+    ("gateway.networking.k8s.io", "v1", "gatewayclasses"),
+    ("gateway.networking.k8s.io", "v1", "gateways"),
+    ("gateway.networking.k8s.io", "v1", "listenersets"),
+    ("gateway.networking.k8s.io", "v1", "httproutes"),
+    ("gateway.networking.k8s.io", "v1", "grpcroutes"),
+    ("gateway.networking.k8s.io", "v1", "tlsroutes"),
+    ("gateway.networking.k8s.io", "v1", "tcproutes"),
+    ("gateway.networking.k8s.io", "v1", "udproutes"),
+    ("gateway.networking.k8s.io", "v1", "referencegrants"),
+    ("gateway.networking.k8s.io", "v1", "backendtlspolicies"),
 )
 
 
@@ -63,7 +76,8 @@ class Controller:
         self.api = api
         self.config = config or ControllerConfig()
         cfg = self.config
-        self.snapshots = SnapshotCache()
+        # One snapshot per Gateway (its Envoy's node.cluster names it), the default group for the rest.
+        self.snapshots = SnapshotCache(group_of=group_by_gateway)
         configured = (cfg.builder.fallback_certificate, cfg.builder.client_certificate)
         self.cache = KubernetesCache(
             root_namespaces=cfg.builder.root_namespaces,

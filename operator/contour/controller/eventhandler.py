@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contour.controller.endpointslices import AssignmentCache, EndpointSliceIndex
+from contour.controller.gatewaysnapshots import GatewaySnapshots, stamp_nested_conditions
 from contour.controller.heap import release_free_memory
 from contour.dag.builder import Builder, BuildResult
 from contour.dag.cache import KubernetesCache
@@ -52,6 +53,18 @@ STATUS_KINDS = {
     "TLSCertificateDelegation": ("projectcontour.io", "tlscertificatedelegations"),
     "ExtensionService": ("projectcontour.io", "extensionservices"),
     "Ingress": ("networking.k8s.io", "ingresses"),
+    **{
+        kind: ("gateway.networking.k8s.io", plural)
+        for kind, plural in (
+            ("GatewayClass", "gatewayclasses"),
+            ("Gateway", "gateways"),
+            ("HTTPRoute", "httproutes"),
+            ("GRPCRoute", "grpcroutes"),
+            ("TLSRoute", "tlsroutes"),
+            ("TCPRoute", "tcproutes"),
+            ("UDPRoute", "udproutes"),
+        )
+    },
 }
 
 
@@ -123,6 +136,8 @@ class EventHandler:
         self.slices = EndpointSliceIndex()
         self.assignments = AssignmentCache(self.slices, cluster_load_assignment)
         self.endpoints = EndpointsCache(snapshots)
+        # Each Gateway's own group (gateway/<ns>/<name>), published after the default one.
+        self.gateway_snapshots = GatewaySnapshots(snapshots, self.slices, self.endpoints)
         self.counters = HandlerCounters()
         # What the last rebuild translated and serialised, reused for what did not change.
         self.translation_memo = TranslationMemo()
@@ -154,6 +169,7 @@ class EventHandler:
             and _is_status_only_change(old, new)
         ):
             self.counters.ignored += 1
+            self.cache.record_gateway_api_status(new)
             return
         if event.type == "DELETED":
             changed = old is not None and self.cache.remove(old)
@@ -179,6 +195,8 @@ class EventHandler:
         dag = self.dag
         if not touched or dag is None:
             return  # before the first build: the first snapshot carries every assignment
+        if dag.gateways:
+            self.gateway_snapshots.endpoints_changed(dag, touched)
         services = [s for s in dag.services.values() if s.ref in touched and not s.external_name]
         if services:
             assignments = [self.assignments.assignment(s) for s in services]
@@ -194,6 +212,10 @@ class EventHandler:
             self._pending_since = now
             self._dirty.set()
         self._last_event = now
+
+    def request_rebuild(self) -> None:
+        """Rebuild (debounced) after a change made to the cache directly, e.g. a Gateway's address."""
+        self._mark_dirty()
 
     # -- the rebuild loop --------------------------------------------------------------------------
 
@@ -241,6 +263,11 @@ class EventHandler:
             if collecting:
                 gc.enable()
         self.snapshots.set_snapshot(self.group, snapshot)
+        try:
+            self.gateway_snapshots.publish(result.dag, self.translator_config, str(self._version))
+        except Exception:
+            self.counters.rebuild_errors += 1
+            log.exception("publishing the Gateways' snapshots failed; their previous configuration stays")
         self.dag = result.dag
         self.last_result = result
         self.counters.rebuilds += 1
@@ -277,7 +304,7 @@ class EventHandler:
                 continue
             generation = int((ingress.get("metadata") or {}).get("generation") or 0)
             updates.append(IngressAddressUpdate(group, version, plural, ref, generation, {}))
-        return updates
+        return stamp_nested_conditions(updates)
 
     async def next_rebuild(self) -> None:
         """Return after the next successful rebuild (tests)."""

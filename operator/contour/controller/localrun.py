@@ -30,6 +30,7 @@ from contour.controller.contourconfig import ContourSettings, local_run_configs
 from contour.controller.contourconfig_object import read_contour_configuration
 from contour.controller.controller import Controller, ControllerConfig
 from contour.controller.echobackends import EchoBackends
+from contour.controller.gatewayenvoys import GatewayEnvoys, GatewayEnvoysConfig
 from contour.controller.manifests import apply_manifests, read_manifests
 from contour.dag.builder import BuilderConfig
 from contour.dag.model import ObjectRef
@@ -106,13 +107,16 @@ def concrete_admin_port(port: int) -> int:
 
 
 class LocalRun:
-    def __init__(self, config: LocalRunConfig) -> None:
+    def __init__(self, config: LocalRunConfig, announce: Progress | None = None) -> None:
         self.config = config
+        # Lines for the user while running (each Gateway's Envoy ready or stopped); stdout by default.
+        self.announce: Progress = announce or (lambda line: print(line, flush=True))
         self.apiserver: APIServer | None = None
         self.api: kr8s.asyncio.Api | None = None
         self.echoes = EchoBackends(config.state_dir / "echo")
         self.controller: Controller | None = None
         self.envoy: EnvoyProcess | None = None
+        self.gateway_envoys: GatewayEnvoys | None = None
         self.info: RunInfo | None = None
 
     async def start(self, progress: Progress = lambda _: None) -> RunInfo:
@@ -201,6 +205,15 @@ class LocalRun:
             ),
         )
         await self.envoy.start()
+        # Gateways get their own Envoys from here on, each when its address is published.
+        self.gateway_envoys = GatewayEnvoys(
+            self.controller.handler,
+            GatewayEnvoysConfig(
+                cfg.state_dir, self.controller.xds.port, ads=cfg.ads, envoy=self.envoy.options
+            ),
+            self.announce,
+        )
+        self.gateway_envoys.start()
         listeners = await self.envoy.admin.listener_addresses()
         self.info = RunInfo(
             pid=os.getpid(),
@@ -221,6 +234,9 @@ class LocalRun:
     async def stop(self) -> None:
         """Stop everything started, Envoy first (drained); safe to call more than once."""
         (self.config.state_dir / RUN_INFO_FILE).unlink(missing_ok=True)
+        gateway_envoys, self.gateway_envoys = self.gateway_envoys, None
+        if gateway_envoys is not None:
+            await gateway_envoys.stop()
         envoy, self.envoy = self.envoy, None
         if envoy is not None:
             await envoy.stop()

@@ -59,6 +59,10 @@ class BuilderConfig:
     apply_to_ingress: bool = False
     # ContourConfiguration rateLimitService: the global rate limit service and default global policy.
     rate_limit_service: RateLimitServiceConfig | None = None
+    # Gateway API: the GatewayClass controllerName served, and (gateway.gatewayRef) the one Gateway
+    # to serve; None serves every Gateway of an accepted class.
+    gateway_controller_name: str = "projectcontour.io/gateway-controller"
+    gateway_ref: ObjectRef | None = None
 
 
 @dataclass
@@ -95,11 +99,18 @@ class BuildResult:
 def default_processors() -> list[Processor]:
     """Contour's processor order (imported here: the processor modules import this one)."""
     from contour.dag.extension_processor import ExtensionServiceProcessor  # noqa: PLC0415
+    from contour.dag.gatewayapi_processor import GatewayAPIProcessor  # noqa: PLC0415
     from contour.dag.httpproxy_processor import HTTPProxyProcessor  # noqa: PLC0415
     from contour.dag.ingress_processor import IngressProcessor  # noqa: PLC0415
     from contour.dag.listener_processor import ListenerProcessor  # noqa: PLC0415
 
-    return [ListenerProcessor(), IngressProcessor(), ExtensionServiceProcessor(), HTTPProxyProcessor()]
+    return [
+        ListenerProcessor(),
+        IngressProcessor(),
+        ExtensionServiceProcessor(),
+        HTTPProxyProcessor(),
+        GatewayAPIProcessor(),
+    ]
 
 
 class Builder:

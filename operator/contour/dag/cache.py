@@ -7,7 +7,10 @@ of crashing. Core kinds stay dicts. Secrets are trimmed to their TLS material on
 issues #5099/#6763: caching whole Secrets costs gigabytes), and `insert`/`remove` answer Contour's
 question "does this change need a DAG rebuild?" with Contour's rules (internal/dag/cache.go): an
 Ingress or HTTPProxy of another class, or a Secret or Service nothing references, does not.
-EndpointSlices never come here: they go straight to EDS.
+EndpointSlices never come here: they go straight to EDS. Gateway API kinds (any served version) are
+parsed into `contour.api.gateway` models and every change to them rebuilds; the raw `status.parents`
+of routes and `status.listeners` of Gateways are kept beside them (other controllers' entries, and
+the transition times of unchanged conditions), ConfigMaps only for their `ca.crt`.
 
 Processors read HTTPProxies, Services, Secrets, ExtensionServices and TLSCertificateDelegations
 through the accessors (`httpproxy`, `service`, `secret`, `extensionservice`, `delegations`). Between
@@ -29,6 +32,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contour.api.gateway import v1 as gwapi
 from contour.api.projectcontour.v1 import HTTPProxy, TLSCertificateDelegation
 from contour.api.projectcontour.v1alpha1 import ExtensionService
 from contour.dag.annotations import annotations_of, tls_cert_namespace
@@ -40,6 +44,8 @@ from contour.dag.rawobjects import generation_of, json_list, json_object, json_s
 Read = tuple[Mapping[Any, Any], Any, Any]
 
 CHANGE_LOG_SIZE = 65536
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 SECRET_TYPE_TLS = "kubernetes.io/tls"
 SECRET_TYPE_OPAQUE = "Opaque"
 TLS_CERT_KEY = "tls.crt"
@@ -179,6 +185,27 @@ class KubernetesCache:
         self.ingresses: dict[ObjectRef, dict[str, Any]] = {}
         self.ingressclasses: dict[ObjectRef, dict[str, Any]] = {}
         self.namespaces: dict[ObjectRef, dict[str, Any]] = {}
+        # Gateway API objects (gateway.networking.k8s.io, any served version), parsed; the routes'
+        # `status.parents` as found (raw), to keep other controllers' entries when writing ours.
+        self.gatewayclasses: dict[ObjectRef, gwapi.GatewayClass] = {}
+        self.gateways: dict[ObjectRef, gwapi.Gateway] = {}
+        self.listenersets: dict[ObjectRef, gwapi.ListenerSet] = {}
+        self.httproutes: dict[ObjectRef, gwapi.HTTPRoute] = {}
+        self.grpcroutes: dict[ObjectRef, gwapi.GRPCRoute] = {}
+        self.tlsroutes: dict[ObjectRef, gwapi.TLSRoute] = {}
+        self.tcproutes: dict[ObjectRef, gwapi.TCPRoute] = {}
+        self.udproutes: dict[ObjectRef, gwapi.UDPRoute] = {}
+        self.referencegrants: dict[ObjectRef, gwapi.ReferenceGrant] = {}
+        self.backendtlspolicies: dict[ObjectRef, gwapi.BackendTLSPolicy] = {}
+        self.route_parents: dict[tuple[str, ObjectRef], list[Any]] = {}
+        self.gateway_listener_status: dict[ObjectRef, list[Any]] = {}  # Gateways' status.listeners
+        # ConfigMaps holding a `ca.crt` (CA bundles for BackendTLSPolicy / frontend validation), trimmed
+        # to that key.
+        self.configmaps: dict[ObjectRef, CachedSecret] = {}
+        # The address each Gateway's Envoy listens on (set by whoever runs the Envoys).
+        self.gateway_addresses: dict[ObjectRef, str] = {}
+        self._gateway_backend_refs: set[ObjectRef] | None = None
+        self._gateway_secret_refs: set[ObjectRef] | None = None
         # CRD objects the API models rejected, by (kind, ref).
         self.unparsed: dict[tuple[str, ObjectRef], Unparsed] = {}
         # Secret validation results, reused across builds until the Secret changes (see secrets.py).
@@ -289,6 +316,10 @@ class KubernetesCache:
             if kind == "ExtensionService":
                 return self._insert_model(obj, ref, kind, ExtensionService, self.extensionservices)
             return False
+        if group == GATEWAY_API_GROUP:
+            return self._insert_gateway_api(obj, ref, kind)
+        if group == "" and kind == "ConfigMap":
+            return self._insert_configmap(obj, ref)
         if group == "" and kind == "Secret":
             return self._insert_secret(obj, ref)
         if group == "" and kind == "Service":
@@ -332,6 +363,10 @@ class KubernetesCache:
             if kind == "HTTPProxy":
                 self._index_httpproxy(ref)
             return removed or was_unparsed
+        if group == GATEWAY_API_GROUP:
+            return self._remove_gateway_api(ref, kind)
+        if group == "" and kind == "ConfigMap":
+            return self.configmaps.pop(ref, None) is not None
         if group == "" and kind == "Secret":
             stored = self.secrets.pop(ref, None)
             self._changed(self.secrets, ref)
@@ -446,7 +481,7 @@ class KubernetesCache:
             spec = extension.spec
             if spec is not None and any(s.name == ref.name for s in spec.services):
                 return True
-        return False
+        return ref in self._gateway_backends()
 
     def _secret_triggers_rebuild(self, secret: CachedSecret) -> bool:
         """Contour's secretTriggersRebuild (delegation is checked later, at lookup)."""
@@ -474,7 +509,130 @@ class KubernetesCache:
                 for p in vhost.jwt_providers or []
             ):
                 return True
-        return ref in self.configured_secret_refs
+        return ref in self.configured_secret_refs or ref in self._gateway_secrets()
+
+    # --- Gateway API ---------------------------------------------------------------------------------
+
+    def _gateway_table(self, kind: str) -> tuple[type[Any], dict[ObjectRef, Any]] | None:
+        tables: dict[str, tuple[type[Any], dict[ObjectRef, Any]]] = {
+            "GatewayClass": (gwapi.GatewayClass, self.gatewayclasses),
+            "Gateway": (gwapi.Gateway, self.gateways),
+            "ListenerSet": (gwapi.ListenerSet, self.listenersets),
+            "HTTPRoute": (gwapi.HTTPRoute, self.httproutes),
+            "GRPCRoute": (gwapi.GRPCRoute, self.grpcroutes),
+            "TLSRoute": (gwapi.TLSRoute, self.tlsroutes),
+            "TCPRoute": (gwapi.TCPRoute, self.tcproutes),
+            "UDPRoute": (gwapi.UDPRoute, self.udproutes),
+            "ReferenceGrant": (gwapi.ReferenceGrant, self.referencegrants),
+            "BackendTLSPolicy": (gwapi.BackendTLSPolicy, self.backendtlspolicies),
+        }
+        return tables.get(kind)
+
+    def _insert_gateway_api(self, obj: Mapping[str, Any], ref: ObjectRef, kind: str) -> bool:
+        found = self._gateway_table(kind)
+        if found is None:
+            return False
+        model, table = found
+        if kind == "GatewayClass":
+            ref = ObjectRef("", ref.name)
+        self.record_gateway_api_status(obj)
+        self._forget_gateway_indexes(kind)
+        body = _without_bookkeeping(obj)
+        body.pop("status", None)
+        try:
+            parsed = model.model_validate(body)
+        except ValidationError as exc:
+            table.pop(ref, None)
+            self.unparsed[(kind, ref)] = Unparsed(kind, ref, generation_of(obj), _validation_reason(exc))
+            return True
+        self.unparsed.pop((kind, ref), None)
+        table[ref] = parsed
+        return True
+
+    def _remove_gateway_api(self, ref: ObjectRef, kind: str) -> bool:
+        found = self._gateway_table(kind)
+        if found is None:
+            return False
+        if kind == "GatewayClass":
+            ref = ObjectRef("", ref.name)
+        self.route_parents.pop((kind, ref), None)
+        if kind == "Gateway":
+            self.gateway_listener_status.pop(ref, None)
+        self._forget_gateway_indexes(kind)
+        was_unparsed = self.unparsed.pop((kind, ref), None) is not None
+        return found[1].pop(ref, None) is not None or was_unparsed
+
+    def record_gateway_api_status(self, obj: Mapping[str, Any]) -> None:
+        """Keep what a route's `status.parents` / a Gateway's `status.listeners` holds now (the processor
+        keeps other controllers' entries and unchanged conditions' times); no rebuild needed."""
+        group, kind = _group_kind(obj)
+        status = json_object(obj.get("status"))
+        if group != GATEWAY_API_GROUP:
+            return
+        if kind in ROUTE_KINDS:
+            self.route_parents[(kind, object_ref(obj))] = list(json_list(status.get("parents")))
+        elif kind == "Gateway":
+            self.gateway_listener_status[object_ref(obj)] = list(json_list(status.get("listeners")))
+
+    def _insert_configmap(self, obj: Mapping[str, Any], ref: ObjectRef) -> bool:
+        value = json_object(obj.get("data")).get(CA_CERT_KEY)
+        if not isinstance(value, str):
+            return self.configmaps.pop(ref, None) is not None
+        self.configmaps[ref] = CachedSecret(ref, "ConfigMap", {CA_CERT_KEY: value.encode()})
+        return True
+
+    def set_gateway_address(self, ref: ObjectRef, address: str | None) -> bool:
+        """Record (None: forget) the address Gateway `ref` listens on; True when that changed."""
+        if address is None:
+            return self.gateway_addresses.pop(ref, None) is not None
+        if self.gateway_addresses.get(ref) == address:
+            return False
+        self.gateway_addresses[ref] = address
+        return True
+
+    def _forget_gateway_indexes(self, kind: str) -> None:
+        if kind in ROUTE_KINDS:
+            self._gateway_backend_refs = None
+        if kind in ("Gateway", "ListenerSet", "BackendTLSPolicy"):
+            self._gateway_secret_refs = None
+
+    def _gateway_backends(self) -> set[ObjectRef]:
+        """Every Service a Gateway API route names as a backend (or mirror), in any namespace."""
+        if self._gateway_backend_refs is None:
+            refs: set[ObjectRef] = set()
+            routes = (self.httproutes, self.grpcroutes, self.tlsroutes, self.tcproutes, self.udproutes)
+            tables: list[Mapping[ObjectRef, Any]] = list(routes)
+            for table in tables:
+                for route_ref, route in table.items():
+                    for rule in route.spec.rules or []:
+                        for backend in rule.backend_refs or []:
+                            refs.add(ObjectRef(backend.namespace or route_ref.namespace, backend.name))
+                        for flt in getattr(rule, "filters", None) or []:
+                            mirror = flt.request_mirror
+                            if mirror is not None:
+                                target = mirror.backend_ref
+                                refs.add(ObjectRef(target.namespace or route_ref.namespace, target.name))
+            self._gateway_backend_refs = refs
+        return self._gateway_backend_refs
+
+    def _gateway_secrets(self) -> set[ObjectRef]:
+        """Every Secret a Gateway or ListenerSet listener names as a certificate."""
+        if self._gateway_secret_refs is None:
+            refs: set[ObjectRef] = set()
+            owners: list[tuple[ObjectRef, list[gwapi.Listener]]] = [
+                (r, g.spec.listeners) for r, g in self.gateways.items()
+            ]
+            owners += [(r, s.spec.listeners) for r, s in self.listenersets.items()]
+            for owner, listeners in owners:
+                for listener in listeners:
+                    tls = listener.tls
+                    for cert in (tls.certificate_refs or []) if tls is not None else []:
+                        refs.add(ObjectRef(cert.namespace or owner.namespace, cert.name))
+            for policy_ref, policy in self.backendtlspolicies.items():
+                for ca in policy.spec.validation.ca_certificate_refs or []:
+                    refs.add(ObjectRef(policy_ref.namespace, ca.name))
+            self._gateway_secret_refs = refs
+        return self._gateway_secret_refs
 
 
 def _ingress_service_names(ingress: Mapping[str, Any]) -> set[str]:

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from contour.dag.gatewayapi_model import GatewayDAG
 
 # --- Kubernetes references -------------------------------------------------------------------------
 
@@ -319,6 +323,7 @@ class RetryPolicy:
 class MirrorPolicy:
     cluster: Cluster
     weight: int = 100  # percent of requests mirrored
+    denominator: int = 100  # weight/denominator of requests are mirrored (Gateway API fractions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +334,7 @@ class Redirect:
     status_code: int = 302
     path: str = ""
     prefix: str = ""
+    regex_rewrite: tuple[str, str] | None = None  # (RE2 pattern, substitution) applied to the path
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,6 +488,10 @@ class Route:
     authorization: RouteAuthorization | None = None  # ext_authz per route; None: no server applies
     rate_limit_policy: RateLimitPolicy | None = None  # the route's own, overriding the host's
     ignore_vhost_rate_limits: bool = False  # rateLimitPolicy.global.disabled on the route
+    # Gateway API: the weight of invalid backendRefs, answered with 500 in proportion to `clusters`
+    invalid_backend_weight: int = 0
+    regex_rewrite: tuple[str, str] | None = None  # (RE2 pattern, substitution) applied to the path
+    cors_policy: CORSPolicy | None = None  # the route's own CORS policy (Gateway API CORS filter)
 
 
 # --- Virtual hosts and listeners ------------------------------------------------------------------
@@ -558,6 +568,8 @@ class DAG:
     secrets: dict[ObjectRef, Secret] = field(default_factory=dict)
     # Valid ExtensionServices by cluster name (extension/NAMESPACE/NAME).
     extension_clusters: dict[str, ExtensionCluster] = field(default_factory=dict)
+    # Each accepted Gateway's own listeners (served to its own Envoy), by Gateway.
+    gateways: dict[ObjectRef, GatewayDAG] = field(default_factory=dict)
 
 
 # --- Helpers used by several processors ------------------------------------------------------------

@@ -19,7 +19,6 @@ from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
 from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.type.matcher.v3 import string_pb2
-from envoy.type.v3 import percent_pb2
 from google.protobuf import wrappers_pb2
 
 from contour.dag.conditions import wildcard_authority_match
@@ -44,6 +43,12 @@ from contour.envoy.filter_hooks import (
     route_filter_configs,
     virtual_host_filter_configs,
     weighted_cluster_filter_configs,
+)
+from contour.envoy.gatewayapi_route_actions import (
+    apply_route_rewrites,
+    invalid_backend_entries,
+    mirror_fraction,
+    regex_rewrite,
 )
 from contour.envoy.http_connection_manager import CORS_FILTER
 from contour.envoy.internal_redirect import internal_redirect_policy
@@ -129,6 +134,8 @@ def envoy_route(route: Route, *, secure: bool) -> Any:
     result.route.CopyFrom(_route_action(route))
     result.route.rate_limits.extend(route_rate_limits(route))
     _add_headers(result, route.request_headers_policy, route.response_headers_policy)
+    if route.cors_policy is not None:
+        result.typed_per_filter_config[CORS_FILTER].CopyFrom(pack(cors_policy(route.cors_policy)))
     for name, config in sorted(route_filter_configs(route, secure=secure).items()):
         result.typed_per_filter_config[name].CopyFrom(pack(config))
     return result
@@ -213,6 +220,8 @@ def _redirect(redirect: Redirect) -> Any:
         action.path_redirect = redirect.path
     if redirect.prefix:
         action.prefix_rewrite = redirect.prefix
+    if redirect.regex_rewrite is not None:
+        action.regex_rewrite.CopyFrom(regex_rewrite(redirect.regex_rewrite))
     action.response_code = _REDIRECT_CODES.get(redirect.status_code, rc.RedirectAction.MOVED_PERMANENTLY)
     return action
 
@@ -244,22 +253,19 @@ def _route_action(route: Route) -> Any:
         action.request_mirror_policies.append(
             rc.RouteAction.RequestMirrorPolicy(
                 cluster=cluster_name(mirror.cluster),
-                runtime_fraction=base_pb2.RuntimeFractionalPercent(
-                    default_value=percent_pb2.FractionalPercent(
-                        numerator=mirror.weight, denominator=percent_pb2.FractionalPercent.HUNDRED
-                    )
-                ),
+                runtime_fraction=mirror_fraction(mirror),
             )
         )
     if route.prefix_rewrite:
         action.prefix_rewrite = route.prefix_rewrite
+    apply_route_rewrites(action, route)
     if route.request_headers_policy is not None and route.request_headers_policy.host_rewrite:
         action.host_rewrite_literal = route.request_headers_policy.host_rewrite
     if route.websocket:
         action.upgrade_configs.append(rc.RouteAction.UpgradeConfig(upgrade_type="websocket"))
     if route.internal_redirect_policy is not None:
         action.internal_redirect_policy.CopyFrom(internal_redirect_policy(route.internal_redirect_policy))
-    if _single_simple_cluster(route.clusters):
+    if _single_simple_cluster(route.clusters) and not route.invalid_backend_weight:
         action.cluster = cluster_name(route.clusters[0])
     else:
         action.weighted_clusters.CopyFrom(_weighted_clusters(route.clusters, route))
@@ -302,6 +308,7 @@ def _weighted_clusters(clusters: Sequence[Cluster], route: Route) -> Any:
         for name, config in sorted(weighted_cluster_filter_configs(route, cluster).items()):
             entry.typed_per_filter_config[name].CopyFrom(pack(config))
         entries.append(entry)
+    entries.extend(invalid_backend_entries(route))
     entries.sort(key=lambda e: (e.name, e.weight.value))
     return rc.WeightedCluster(clusters=entries)
 
@@ -320,8 +327,10 @@ def _add_headers(target: Any, request: HeadersPolicy | None, response: HeadersPo
 def _origin_is_literal(origin: str) -> bool:
     if origin == "*":
         return True
+    if _REGEX_META & set(origin) or "*" in origin:
+        return False  # a pattern; urlsplit raises on a "[" without "]" (an IPv6 literal to it)
     parsed = urllib.parse.urlsplit(origin)
-    return bool(parsed.scheme and parsed.netloc) and not (_REGEX_META & set(origin)) and "*" not in origin
+    return bool(parsed.scheme and parsed.netloc)
 
 
 def cors_policy(policy: CORSPolicy) -> Any:
