@@ -278,7 +278,7 @@ class GatewayEnvoys:
         """Not running yet, the published DAG binds its listeners on `address`, no recent failure."""
         dag = self.handler.dag
         published = dag.gateways.get(ref) if dag is not None else None
-        if ref in self.envoys or published is None or published.address != address:
+        if ref in self.envoys or published is None:
             return False
         failed = self._failed_at.get(ref)
         return failed is None or asyncio.get_running_loop().time() - failed >= self.config.retry_after

@@ -17,7 +17,8 @@ GRPCRouteRule and GRPCMethodMatch godoc):
   service-only one (a prefix), where the godoc ranks service characters first; method-only matching
   is implementation-specific.
 
-Called by the Gateway API processor exactly like `httproute_rules` (same arguments, same result).
+`grpcroute_rules` takes `httproute_rules`' arguments (less `listener_port`) and returns its result
+type; the Gateway API processor calls `route_rules`, which picks one of the two by the route's kind.
 """
 
 from __future__ import annotations
