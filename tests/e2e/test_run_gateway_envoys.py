@@ -3,13 +3,16 @@
 One `contour run` serves the module. Each test applies its own Gateway (class
 `projectcontour.io/gateway-controller`, one HTTP listener on a free port) and an HTTPRoute to the
 session's `echo-a` backend, through kubectl, then reads `STATE_DIR/gateways.json` to find the
-Gateway's Envoy and sends real requests to ADDRESS:PORT. Every Gateway Envoy a test saw must have
+Gateway's Envoy and sends real requests to ADDRESS:PORT. Deleting the Gateway must end its Envoy
+process; killing that process must bring a new one. Every Gateway Envoy a test saw must have
 rejected no configuration (the autouse check covers only the default Envoy).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -186,3 +189,16 @@ def test_ready_gateway_is_announced(run: ContourRun, seen_envoys: list[dict[str,
 
     line = f"Gateway {NS}/announced: Envoy ready on {envoy['address']}, ports {port}/HTTP"
     wait_until(lambda: line in run.log(), what=f"the line {line!r} in contour run's output")
+
+
+def test_crashed_gateway_envoy_is_restarted(run: ContourRun) -> None:
+    port = free_port()
+    run.apply([gateway("crashing", port), http_route("crashing", "crashing")])
+    envoy = wait_gateway_envoy(run, "crashing")
+    url = f"http://{envoy['address']}:{port}/"
+    wait_until(lambda: get(url), answered_by_echo, what="the echo before the crash")
+
+    os.kill(int(envoy["pid"]), signal.SIGKILL)
+
+    wait_until(lambda: not pid_alive(int(envoy["pid"])), what="the killed Envoy's exit")
+    wait_until(lambda: get(url), answered_by_echo, what="the echo through the restarted Envoy")

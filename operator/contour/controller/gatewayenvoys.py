@@ -10,10 +10,11 @@ Gateways of the DAG (`dag.gateways`, accepted ones only) with the Envoys it runs
   for it (or asks for none); `assign_addresses` is the pure rule;
 * writes it to `cache.gateway_addresses` and asks for a rebuild, so the Gateway's listeners bind there
   and status.addresses reports it;
-* starts the Gateway's Envoy only once a rebuild made after that write has been published: Envoy
-  rejects a listener whose address changes under the same name, so an Envoy must never see the
-  listeners of a Gateway before its address is known. For the same reason a Gateway whose address
-  changes gets a new Envoy (the old one is stopped before the new address is published);
+* starts the Gateway's Envoy only once the published DAG binds that Gateway on that address. Before
+  that its listeners say 0.0.0.0: an Envoy given them would bind every interface on the Gateway's
+  ports (beside other Gateways on the same ports), then drain and replace each listener when the
+  address arrives. A Gateway whose address changes gets a new Envoy for the same reason (the old one
+  is stopped before the new address is published), so an Envoy only ever serves the announced address;
 * the Envoy bootstraps like `contour bootstrap` with node.cluster = `gateway_group(ref)`, so the xDS
   server (grouping streams by node.cluster) serves it that Gateway's snapshot; its admin listens on
   127.0.0.1 on a port free at start; `EnvoyProcess` restarts it if it crashes;
@@ -278,7 +279,7 @@ class GatewayEnvoys:
         """Not running yet, the published DAG binds its listeners on `address`, no recent failure."""
         dag = self.handler.dag
         published = dag.gateways.get(ref) if dag is not None else None
-        if ref in self.envoys or published is None:
+        if ref in self.envoys or published is None or published.address != address:
             return False
         failed = self._failed_at.get(ref)
         return failed is None or asyncio.get_running_loop().time() - failed >= self.config.retry_after
