@@ -101,8 +101,9 @@ def stamp_nested_conditions(updates: list[Any], clock: Callable[[], str] = _now)
         if getattr(update, "group", "") != GATEWAY_API_GROUP or not isinstance(status, Mapping):
             out.append(update)
             continue
-        copied = {k: _copy_entries(v) if k in ("listeners", "parents") else v for k, v in status.items()}
-        stamped = _stamp(copied.get("listeners"), now) | _stamp(copied.get("parents"), now)
+        nested = ("listeners", "parents", "ancestors")
+        copied = {k: _copy_entries(v) if k in nested else v for k, v in status.items()}
+        stamped = any([_stamp(copied.get(key), now) for key in nested])
         out.append(replace(update, status=copied) if stamped else update)
     return out
 

@@ -27,6 +27,7 @@ from contour.api.gateway import v1 as gwapi
 from contour.dag.builder import BuildContext
 from contour.dag.cache import KubernetesCache
 from contour.dag.gatewayapi_attach import attach, isolated_hostnames, namespace_labels
+from contour.dag.gatewayapi_backendtls import BackendTLSPolicies
 from contour.dag.gatewayapi_grpcroute import route_rules
 from contour.dag.gatewayapi_httproute import (
     PRIORITY_STRIDE,
@@ -84,6 +85,8 @@ PLURALS: Final = {
     "TLSRoute": "tlsroutes",
     "TCPRoute": "tcproutes",
     "UDPRoute": "udproutes",
+    "BackendTLSPolicy": "backendtlspolicies",
+    "ListenerSet": "listenersets",
 }
 
 AnyRoute = gwapi.HTTPRoute | gwapi.GRPCRoute | gwapi.TLSRoute | gwapi.TCPRoute | gwapi.UDPRoute
@@ -155,12 +158,17 @@ class _Build:
         self._routes("TLSRoute", self.cache.tlsroutes)
         self._routes("TCPRoute", self.cache.tcproutes)
         self._routes("UDPRoute", self.cache.udproutes)
+        policies = BackendTLSPolicies(self.cache)
         for ref in sorted(self.gateways):
             gateway = self.gateways[ref]
             if gateway.dag is not None:
+                policies.apply(ref, gateway.dag)
                 _collect_uses(gateway.dag)
                 self.ctx.dag.gateways[ref] = gateway.dag
             self._gateway_status(gateway)
+        previous = {r: p for (k, r), p in self.cache.route_parents.items() if k == "BackendTLSPolicy"}
+        for policy_ref, generation, status in policies.statuses(self.controller, previous):
+            self._set_status("BackendTLSPolicy", policy_ref, generation, status)
 
     # --- GatewayClass --------------------------------------------------------------------------------
 

@@ -116,7 +116,9 @@ class HeadersPolicy:
 @dataclass(frozen=True, slots=True)
 class UpstreamValidation:
     ca_secret: Secret
-    subject_names: tuple[str, ...]
+    subject_names: tuple[str, ...]  # DNS SANs
+    uri_subject_names: tuple[str, ...] = ()  # URI SANs (Gateway API BackendTLSPolicy)
+    ca_file: str = ""  # a CA bundle file on Envoy's host instead of ca_secret (well-known CAs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,15 +238,19 @@ def _slow_start(result: Any, upstream: Cluster) -> None:
         result.round_robin_lb_config.slow_start_config.CopyFrom(config)
 
 
-def _validation_context(ca: bytes, subject_names: tuple[str, ...] = ()) -> Any:
+def _validation_context(
+    ca: bytes, subject_names: tuple[str, ...] = (), uri_names: tuple[str, ...] = (), ca_file: str = ""
+) -> Any:
     context = common_pb2.CertificateValidationContext()
     if ca:
         context.trusted_ca.inline_bytes = ca
-    for name in subject_names:
+    elif ca_file:
+        context.trusted_ca.filename = ca_file
+    names = [(common_pb2.SubjectAltNameMatcher.DNS, n) for n in subject_names]
+    names += [(common_pb2.SubjectAltNameMatcher.URI, n) for n in uri_names]
+    for san_type, name in names:
         context.match_typed_subject_alt_names.append(
-            common_pb2.SubjectAltNameMatcher(
-                san_type=common_pb2.SubjectAltNameMatcher.DNS, matcher=string_pb2.StringMatcher(exact=name)
-            )
+            common_pb2.SubjectAltNameMatcher(san_type=san_type, matcher=string_pb2.StringMatcher(exact=name))
         )
     return context
 
@@ -275,8 +279,17 @@ def upstream_tls_context(
                 name=secret_name(client_certificate), sds_config=config_source(ads=ads)
             )
         )
-    if validation is not None and validation.ca_secret.ca and validation.subject_names:
+    if (
+        validation is not None
+        and (validation.ca_secret.ca or validation.ca_file)
+        and (validation.subject_names or validation.uri_subject_names)
+    ):
         common.validation_context.CopyFrom(
-            _validation_context(validation.ca_secret.ca, validation.subject_names)
+            _validation_context(
+                validation.ca_secret.ca,
+                validation.subject_names,
+                validation.uri_subject_names,
+                validation.ca_file,
+            )
         )
     return tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=sni)
