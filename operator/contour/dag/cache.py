@@ -575,6 +575,8 @@ class KubernetesCache:
             self.gateway_listener_status[object_ref(obj)] = list(json_list(status.get("listeners")))
         elif kind == "BackendTLSPolicy":  # its atomic `status.ancestors`, kept the same way
             self.route_parents[(kind, object_ref(obj))] = list(json_list(status.get("ancestors")))
+        elif kind == "ListenerSet":  # its listeners' conditions keep their times the same way
+            self.route_parents[(kind, object_ref(obj))] = list(json_list(status.get("listeners")))
 
     def _insert_configmap(self, obj: Mapping[str, Any], ref: ObjectRef) -> bool:
         value = json_object(obj.get("data")).get(CA_CERT_KEY)

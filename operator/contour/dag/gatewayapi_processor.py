@@ -28,6 +28,12 @@ from contour.dag.builder import BuildContext
 from contour.dag.cache import KubernetesCache
 from contour.dag.gatewayapi_attach import attach, isolated_hostnames, namespace_labels
 from contour.dag.gatewayapi_backendtls import BackendTLSPolicies
+from contour.dag.gatewayapi_frontend_tls import (
+    FrontendTLS,
+    apply_frontend_tls,
+    frontend_conditions,
+    frontend_tls,
+)
 from contour.dag.gatewayapi_grpcroute import route_rules
 from contour.dag.gatewayapi_httproute import (
     PRIORITY_STRIDE,
@@ -43,6 +49,7 @@ from contour.dag.gatewayapi_listeners import (
     mark_conflicts,
     validate_listener,
 )
+from contour.dag.gatewayapi_listenersets import ListenerSets
 from contour.dag.gatewayapi_model import GatewayDAG, L4Listener
 from contour.dag.gatewayapi_names import (
     GROUP,
@@ -101,6 +108,9 @@ class _Gateway:
     accepted: Verdict
     address: str | None
     dag: GatewayDAG | None = None
+    frontend: FrontendTLS | None = None
+    # Listeners merged from accepted ListenerSets, after the Gateway's own (gatewayapi_listenersets).
+    extra: list[ListenerState] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -145,6 +155,7 @@ class _Build:
         self.controller = ctx.config.gateway_controller_name
         self.gateways: dict[ObjectRef, _Gateway] = {}
         self.permitted: ReferenceCheck = reference_check(self.cache.referencegrants.values())
+        self.listenersets = ListenerSets(self.cache, self.permitted)
 
     def run(self) -> None:
         classes = self._gateway_classes()
@@ -163,12 +174,16 @@ class _Build:
             gateway = self.gateways[ref]
             if gateway.dag is not None:
                 policies.apply(ref, gateway.dag)
+                apply_frontend_tls(gateway.dag, gateway.frontend)
                 _collect_uses(gateway.dag)
                 self.ctx.dag.gateways[ref] = gateway.dag
             self._gateway_status(gateway)
         previous = {r: p for (k, r), p in self.cache.route_parents.items() if k == "BackendTLSPolicy"}
         for policy_ref, generation, status in policies.statuses(self.controller, previous):
             self._set_status("BackendTLSPolicy", policy_ref, generation, status)
+        programmed = {r: g.accepted.ok and g.address is not None for r, g in self.gateways.items()}
+        for set_ref, generation, status in self.listenersets.statuses(programmed):
+            self._set_status("ListenerSet", set_ref, generation, status)
 
     # --- GatewayClass --------------------------------------------------------------------------------
 
@@ -206,6 +221,7 @@ class _Build:
                 validate_listener(ref, spec, self.cache, self.permitted) for spec in gateway.spec.listeners
             ]
             mark_conflicts(states)
+            frontend = frontend_tls(ref, gateway, states, self.cache, self.permitted)
             state = _Gateway(
                 ref=ref,
                 gateway=gateway,
@@ -213,7 +229,9 @@ class _Build:
                 listeners=states,
                 accepted=_gateway_accepted(gateway, states),
                 address=self.cache.gateway_addresses.get(ref),
+                frontend=frontend,
             )
+            state.extra = self.listenersets.merge(ref, gateway, states, accepted=state.accepted.ok)
             if state.accepted.ok:
                 state.dag = _gateway_dag(state)
             self.gateways[ref] = state
@@ -243,8 +261,12 @@ class _Build:
             ],
             "listeners": listeners,
         }
+        status["conditions"].extend(frontend_conditions(gateway.frontend, generation))
         if gateway.address is not None:
             status["addresses"] = [{"type": "IPAddress", "value": gateway.address}]
+        attached_sets = self.listenersets.attached_count(gateway.ref)
+        if attached_sets is not None:
+            status["attachedListenerSets"] = attached_sets
         self._set_status("Gateway", gateway.ref, generation, status)
 
     # --- routes --------------------------------------------------------------------------------------
@@ -254,6 +276,14 @@ class _Build:
             entry = _Route(kind, ref, route)
             for parent in route.spec.parent_refs or []:
                 group = GROUP if parent.group is None else parent.group
+                if group == GROUP and parent.kind == "ListenerSet":
+                    target = self.listenersets.target(
+                        ObjectRef(parent.namespace or ref.namespace, parent.name)
+                    )
+                    if target is not None and target.gateway in self.gateways:
+                        owner = self.gateways[target.gateway]
+                        entry.parents.append(self._attach(entry, parent, owner, index, target.listeners))
+                    continue
                 if group != GROUP or (parent.kind or "Gateway") != "Gateway":
                     continue
                 gateway = self.gateways.get(ObjectRef(parent.namespace or ref.namespace, parent.name))
@@ -262,7 +292,14 @@ class _Build:
                 entry.parents.append(self._attach(entry, parent, gateway, index))
             self._route_status(entry)
 
-    def _attach(self, entry: _Route, parent: gwapi.ParentRef, gateway: _Gateway, index: int) -> _Parent:
+    def _attach(
+        self,
+        entry: _Route,
+        parent: gwapi.ParentRef,
+        gateway: _Gateway,
+        index: int,
+        listeners: list[ListenerState] | None = None,  # a ListenerSet's, instead of the Gateway's own
+    ) -> _Parent:
         route = entry.route
         route_hosts: list[str] | None = None  # TCP and UDP routes have no hostnames
         if entry.kind not in ("TCPRoute", "UDPRoute"):
@@ -270,7 +307,7 @@ class _Build:
         labels = namespace_labels(self.cache.namespaces.get(ObjectRef("", entry.ref.namespace)))
         found = attach(
             parent,
-            gateway.listeners,
+            gateway.listeners if listeners is None else listeners,
             route_kind=entry.kind,
             route_namespace=entry.ref.namespace,
             route_hostnames=route_hosts,
@@ -404,7 +441,7 @@ class _Build:
 def _same_port(gateway: _Gateway, state: ListenerState) -> list[ListenerState]:
     return [
         s
-        for s in gateway.listeners
+        for s in [*gateway.listeners, *gateway.extra]
         if s.programmed and s.port == state.port and s.port_group == state.port_group
     ]
 
@@ -429,9 +466,9 @@ def _gateway_dag(gateway: _Gateway) -> GatewayDAG:
     dag = GatewayDAG(
         ref=gateway.ref,
         address=address,
-        ports=tuple((s.protocol, s.port) for s in gateway.listeners),
+        ports=tuple((s.protocol, s.port) for s in [*gateway.listeners, *gateway.extra]),
     )
-    for state in gateway.listeners:
+    for state in [*gateway.listeners, *gateway.extra]:
         if not state.programmed:
             continue
         port, group = state.port, state.port_group
