@@ -24,10 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from cryptography import x509
-
 from contour.api.gateway import v1 as gwapi
-from contour.dag.cache import CA_CERT_KEY, KubernetesCache
+from contour.dag.cache import KubernetesCache
+from contour.dag.gatewayapi_ca import ca_bundle
 from contour.dag.gatewayapi_listeners import Verdict, condition
 from contour.dag.gatewayapi_model import GatewayDAG
 from contour.dag.gatewayapi_names import GROUP
@@ -91,15 +90,6 @@ def _precedence(item: tuple[ObjectRef, gwapi.BackendTLSPolicy]) -> tuple[str, st
     return created, ref.namespace, ref.name
 
 
-def _pem_certificates(data: bytes) -> str | None:
-    """Why `data` is not a PEM bundle of certificates, or None when it is one."""
-    try:
-        found = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        return f"invalid PEM certificate bundle: {exc}"
-    return None if found else "no certificate found"
-
-
 def _ca_bundle(
     cache: KubernetesCache, namespace: str, ref: gwapi.CACertificateRef
 ) -> tuple[bytes, Verdict | None]:
@@ -109,16 +99,10 @@ def _ca_bundle(
     if group != "" or kind not in ("ConfigMap", "Secret"):
         message = f"caCertificateRef {ref.name}: kind {group or 'core'}/{kind} is not supported"
         return b"", Verdict(False, REASON_INVALID_KIND, message)
-    found = cache.configmaps.get(target) if kind == "ConfigMap" else cache.secret(target)
-    data = found.data.get(CA_CERT_KEY) if found is not None else None
-    if not data:
-        message = f'caCertificateRef {kind} {target}: not found or has no "{CA_CERT_KEY}" key'
-        return b"", Verdict(False, REASON_INVALID_CA_CERTIFICATE_REF, message)
-    problem = _pem_certificates(data)
+    data, problem = ca_bundle(cache, kind, target)
     if problem is not None:
-        message = f'caCertificateRef {kind} {target}: "{CA_CERT_KEY}" is an {problem}'
-        return b"", Verdict(False, REASON_INVALID_CA_CERTIFICATE_REF, message)
-    return data if data.endswith(b"\n") else data + b"\n", None
+        return b"", Verdict(False, REASON_INVALID_CA_CERTIFICATE_REF, problem)
+    return data, None
 
 
 def resolve_policy(cache: KubernetesCache, ref: ObjectRef, policy: gwapi.BackendTLSPolicy) -> BackendTLS:

@@ -24,10 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from cryptography import x509
-
 from contour.api.gateway import v1 as gwapi
-from contour.dag.cache import CA_CERT_KEY, KubernetesCache
+from contour.dag.cache import KubernetesCache
+from contour.dag.gatewayapi_ca import ca_bundle
 from contour.dag.gatewayapi_httproute import CrossReference, ReferenceCheck
 from contour.dag.gatewayapi_listeners import HTTPS, ListenerState, Verdict, condition
 from contour.dag.gatewayapi_model import GatewayDAG
@@ -74,14 +73,6 @@ def _validation_for(frontend: gwapi.Frontend, port: int) -> gwapi.GatewayValidat
     return frontend.default.validation
 
 
-def _pem_problem(data: bytes) -> str | None:
-    try:
-        found = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        return f"not a PEM certificate bundle ({exc})"
-    return None if found else "no certificate found"
-
-
 def _ca_bundle(
     gateway: ObjectRef, ref: gwapi.GatewayCACertificateRef, cache: KubernetesCache, permitted: ReferenceCheck
 ) -> tuple[bytes, Verdict | None]:
@@ -99,16 +90,10 @@ def _ca_bundle(
     ):
         message = f"caCertificateRef to {kind} {target} is not permitted by any ReferenceGrant"
         return b"", Verdict(False, REASON_REF_NOT_PERMITTED, message)
-    found = cache.configmaps.get(target) if kind == "ConfigMap" else cache.secret(target)
-    data = found.data.get(CA_CERT_KEY) if found is not None else None
-    if not data:
-        message = f'caCertificateRef {kind} {target}: not found or has no "{CA_CERT_KEY}" key'
-        return b"", Verdict(False, REASON_INVALID_CA_CERTIFICATE_REF, message)
-    problem = _pem_problem(data)
+    data, problem = ca_bundle(cache, kind, target)
     if problem is not None:
-        message = f'caCertificateRef {kind} {target}: "{CA_CERT_KEY}" is {problem}'
-        return b"", Verdict(False, REASON_INVALID_CA_CERTIFICATE_REF, message)
-    return (data if data.endswith(b"\n") else data + b"\n"), None
+        return b"", Verdict(False, REASON_INVALID_CA_CERTIFICATE_REF, problem)
+    return data, None
 
 
 def _resolve(

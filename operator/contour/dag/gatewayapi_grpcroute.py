@@ -35,7 +35,6 @@ from contour.dag.conditions import regex_error
 from contour.dag.gatewayapi_httproute import (
     REASON_INVALID_KIND,
     REASON_UNSUPPORTED_VALUE,
-    RESOLVED,
     HTTPRouteResult,
     ReferenceCheck,
     _backends,
@@ -43,6 +42,7 @@ from contour.dag.gatewayapi_httproute import (
     _mirrors,
     header_matches,
     httproute_rules,
+    rules_result,
 )
 from contour.dag.gatewayapi_httproute_filters import RouteRejectedError, RuleFilters, headers_policy
 from contour.dag.goformat import go_quote_meta
@@ -72,21 +72,7 @@ def grpcroute_rules(
     meta = route.metadata
     route_ref = ObjectRef(meta.namespace or "" if meta else "", meta.name or "" if meta else "")
     ctx = _Context(route_ref, cache, config, permitted, service_memo, None, route_kind=ROUTE_KIND)
-    routes: list[Route] = []
-    try:
-        for index, rule in enumerate(route.spec.rules or ()):
-            routes += _rule_routes(ctx, rule, priority_base + index * _MATCHES_PER_RULE)
-    except RouteRejectedError as rejected:
-        return HTTPRouteResult(
-            routes_by_host={},
-            resolved_refs=ctx.unresolved or RESOLVED,
-            accepted_problem=(rejected.reason, str(rejected)),
-        )
-    return HTTPRouteResult(
-        routes_by_host={host: list(routes) for host in (hostnames or ("*",))},
-        resolved_refs=ctx.unresolved or RESOLVED,
-        services={name: ctx.services[name] for name in sorted(ctx.services)},
-    )
+    return rules_result(ctx, route.spec.rules or (), hostnames, priority_base, _rule_routes)
 
 
 def route_rules(

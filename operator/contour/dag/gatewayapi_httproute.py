@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 from contour.api.gateway.v1 import (
     BackendRef,
@@ -73,6 +73,7 @@ from contour.dag.timeouts import DurationError, parse_go_duration
 
 PRIORITY_STRIDE: Final = 16 * 64  # rules per route (16) x matches per rule (64), the CRD's limits
 _MATCHES_PER_RULE: Final = 64
+_R = TypeVar("_R")  # a rule of an HTTPRoute or a GRPCRoute
 GATEWAY_GROUP: Final = "gateway.networking.k8s.io"
 ROUTE_KIND: Final = "HTTPRoute"
 
@@ -189,10 +190,22 @@ def httproute_rules(
     meta = route.metadata
     route_ref = ObjectRef(meta.namespace or "" if meta else "", meta.name or "" if meta else "")
     ctx = _Context(route_ref, cache, config, permitted, service_memo, listener_port)
+    return rules_result(ctx, route.spec.rules or (), hostnames, priority_base, _rule_routes)
+
+
+def rules_result(
+    ctx: _Context,
+    rules: Sequence[_R],
+    hostnames: Sequence[str],
+    priority_base: int,
+    rule_routes: Callable[[_Context, _R, int], list[Route]],
+) -> HTTPRouteResult:
+    """The result of a route's `rules` (HTTPRoute's or GRPCRoute's), each turned into DAG routes by
+    `rule_routes`: a rejected rule rejects the whole route."""
     routes: list[Route] = []
     try:
-        for index, rule in enumerate(route.spec.rules or ()):
-            routes += _rule_routes(ctx, rule, priority_base + index * _MATCHES_PER_RULE)
+        for index, rule in enumerate(rules):
+            routes += rule_routes(ctx, rule, priority_base + index * _MATCHES_PER_RULE)
     except RouteRejectedError as rejected:
         return HTTPRouteResult(
             routes_by_host={},
