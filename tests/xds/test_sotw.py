@@ -119,6 +119,22 @@ async def test_a_new_name_set_is_answered(cache: SnapshotCache, channel: grpc.ai
     assert names_of(await client.recv()) == ["b", "c"]
 
 
+async def test_resources_unsubscribed_and_subscribed_again_are_sent_again(
+    cache: SnapshotCache, channel: grpc.aio.Channel
+) -> None:
+    # Envoy drops the endpoints of a removed cluster; when the cluster comes back it asks for them
+    # again, and must get them although they did not change (else the cluster warms forever).
+    cache.set_snapshot("contour", b.snapshot("v1", clusters=("a",)))
+    client = SotwClient.ads(channel)
+    await client.request(EDS, ("a",))
+    first = await client.recv()
+    await client.ack(first, ())  # unsubscribed from every endpoint resource
+    await client.ack(first, ("a",))  # subscribed again, still answering the same response
+    again = await client.recv()
+    assert names_of(again) == ["a"]
+    assert again.nonce != first.nonce
+
+
 async def test_new_snapshot_pushes_a_new_version(cache: SnapshotCache, channel: grpc.aio.Channel) -> None:
     cache.set_snapshot("contour", b.snapshot("v1", clusters=("a",)))
     client = SotwClient.ads(channel)

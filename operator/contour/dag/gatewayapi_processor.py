@@ -81,6 +81,8 @@ SUPPORTED_FEATURES: Final = (
     "Gateway",
     "GatewayPort8080",
     "HTTPRoute",
+    "HTTPRouteMethodMatching",
+    "HTTPRouteResponseHeaderModification",
     "ReferenceGrant",
 )
 
@@ -156,6 +158,8 @@ class _Build:
         self.gateways: dict[ObjectRef, _Gateway] = {}
         self.permitted: ReferenceCheck = reference_check(self.cache.referencegrants.values())
         self.listenersets = ListenerSets(self.cache, self.permitted)
+        # The hosts each Gateway listener (gateway, listener state) put routes on.
+        self.served: dict[tuple[ObjectRef, int], tuple[ListenerState, set[str]]] = {}
 
     def run(self) -> None:
         classes = self._gateway_classes()
@@ -173,6 +177,9 @@ class _Build:
         for ref in sorted(self.gateways):
             gateway = self.gateways[ref]
             if gateway.dag is not None:
+                for (owner, _), (state, hosts) in self.served.items():
+                    if owner == ref:
+                        _merge_covering_hosts(gateway.dag, state, hosts)
                 policies.apply(ref, gateway.dag)
                 apply_frontend_tls(gateway.dag, gateway.frontend)
                 _collect_uses(gateway.dag)
@@ -357,6 +364,8 @@ class _Build:
             if served is not None:
                 routes_by_host = results[hosts, state.port].routes_by_host
                 _add_http_routes(gateway.dag, state, {h: routes_by_host.get(h, []) for h in served or ("*",)})
+                entry = self.served.setdefault((gateway.ref, id(state)), (state, set()))
+                entry[1].update(served or ("*",))
         return _Parent(
             echoed,
             Verdict(True, "Accepted", "Route is accepted"),
@@ -515,6 +524,38 @@ def _add_http_routes(
                 virtual_host=VirtualHost(name=host), secret=state.secret
             )
         _add_routes(svh.virtual_host, routes)
+
+
+def _covers(wildcard: str, host: str) -> bool:
+    """Whether every name `host` matches is matched by `wildcard` ("*", or "*.suffix": one or more
+    labels), for hosts other than `wildcard` itself."""
+    if wildcard == host or not wildcard.startswith("*"):
+        return False
+    if wildcard == "*":
+        return True
+    suffix = wildcard[1:]  # ".suffix"
+    return host.endswith(suffix) and len(host) > len(suffix) and host != "*"
+
+
+def _merge_covering_hosts(dag: GatewayDAG, state: ListenerState, hosts: set[str]) -> None:
+    """Within one Gateway listener, a request for a host is matched against the rules of every route
+    whose hostnames cover it (a `*.com` route also serves `example.com`), but Envoy consults only the
+    most specific virtual host: so the covering hosts' routes are added to the more specific ones,
+    after their own (a route on the more specific hostname keeps a match both have).
+    https://gateway-api.sigs.k8s.io/reference/spec/#httproutespec (hostnames)"""
+    if state.port_group == "http":
+        listener = dag.listeners[http_listener_name(state.port)]
+        vhosts = {h: listener.virtual_hosts[h] for h in hosts if h in listener.virtual_hosts}
+    else:
+        listener = dag.listeners[https_listener_name(state.port)]
+        secure = listener.secure_virtual_hosts
+        vhosts = {h: secure[h].virtual_host for h in hosts if h in secure}
+    covering = {h: list(v.routes.values()) for h, v in vhosts.items() if h.startswith("*")}
+    for host in sorted(vhosts):
+        # Most specific wildcard first, so its routes win a match a broader one repeats.
+        for wildcard in sorted(covering, key=len, reverse=True):
+            if _covers(wildcard, host):
+                _add_routes(vhosts[host], covering[wildcard])
 
 
 def _add_l4_route(

@@ -65,6 +65,7 @@ _REDIRECT_CODES: Final = {
     308: rc.RedirectAction.PERMANENT_REDIRECT,
 }
 _REGEX_META: Final = set("^$()[]{}|\\+?")
+_GATEWAY_API_KINDS: Final = frozenset({"HTTPRoute", "GRPCRoute"})
 
 
 def route_configuration(name: str, virtual_hosts: Iterable[Any] = ()) -> Any:
@@ -83,17 +84,23 @@ def _with_wildcard_match(host: str, routes: Iterable[Route]) -> list[Route]:
     """Routes of a `*.` host, each limited to one DNS label by an `:authority` match.
 
     The DAG adds Contour's match itself; a route that already matches on `:authority` (header names
-    are case-insensitive) is left as it is, so only a route built without one gets it here.
+    are case-insensitive) is left as it is, so only a route built without one gets it here. Gateway
+    API wildcards match one or more labels, which is what Envoy's `*.` domain does: their routes are
+    left as they are.
     """
     if not host.startswith("*."):
         return list(routes)
     extra = wildcard_authority_match(host)
     return [
         route
-        if any(h.name.lower() == ":authority" for h in route.header_matches)
+        if route.kind in _GATEWAY_API_KINDS or _matches_authority(route)
         else dataclasses.replace(route, header_matches=(*route.header_matches, extra))
         for route in routes
     ]
+
+
+def _matches_authority(route: Route) -> bool:
+    return any(h.name.lower() == ":authority" for h in route.header_matches)
 
 
 def virtual_host(vhost: VirtualHost, *, secure: bool) -> Any | None:

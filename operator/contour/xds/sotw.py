@@ -87,12 +87,19 @@ class SotwStream(XdsStream):
             else:
                 self.acknowledged(type_url, state.sent_version)
         names = frozenset(request.resource_names)
+        previous = state.names
         if "*" in names or (
             not names and (typeurls.is_wildcard_type(type_url) or first or state.names is None)
         ):
             state.names = None
         else:
             state.names = names
+        if not first and state.names != previous:
+            # A changed subscription gets an answer even when our last response had the same content:
+            # a client drops the resources it unsubscribes from, so after an unsubscribe and a
+            # resubscribe it no longer has what we last sent (a cluster re-added would stay warming).
+            # https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#how-the-client-specifies-what-resources-to-return
+            state.sent = False
         if first and state.names is None and request.version_info:
             # Reconnect: versions are content hashes, so an equal version means the client has it all.
             state.sent, state.sent_fingerprint, state.sent_names = True, request.version_info, None

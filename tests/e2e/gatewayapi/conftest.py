@@ -1,0 +1,92 @@
+"""One `contour run` for the whole conformance-style package, set up like the upstream suite's Setup.
+
+Session: the echo pods, a CA and the `tls-validity-checks-certificate` (SANs *, *.org,
+*.wildcard.org), `contour run`, the base manifests, then `NamespacesMustBeReady` (each base Gateway
+Accepted and Programmed at its latest generation, with an address). Per test: a `Suite` whose
+applied objects are deleted afterwards, and the check that no Gateway's Envoy rejected configuration
+(tests/e2e/conftest.py checks the default Envoy through the fixture named `run`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.gatewayapi import base_manifests as m
+from tests.e2e.gatewayapi.echo_pods import EchoPod, launch_all
+from tests.e2e.gatewayapi.suite import Suite
+from tests.e2e.run_tls_support import Authority, client_context
+from tests.support.contour_run import REJECTED_STATS, ContourRun, pid_alive, running
+
+
+@pytest.fixture(scope="session")
+def authority(tmp_path_factory: pytest.TempPathFactory) -> Authority:
+    return Authority(tmp_path_factory.mktemp("conformance-ca"), "conformance-ca")
+
+
+@pytest.fixture(scope="session")
+def pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EchoPod]]:
+    started = launch_all(m.POD_SPECS, tmp_path_factory.mktemp("conformance-pods"))
+    try:
+        yield started
+    finally:
+        for pod in started:
+            pod.stop()
+
+
+@pytest.fixture(scope="session")
+def ports() -> m.Ports:
+    return m.Ports()
+
+
+@pytest.fixture(scope="session")
+def run(
+    tmp_path_factory: pytest.TempPathFactory, pods: list[EchoPod], authority: Authority, ports: m.Ports
+) -> Iterator[ContourRun]:
+    issued = authority.server("validity", "*", "*.org", "*.wildcard.org")
+    with running(tmp_path_factory.mktemp("conformance") / "state") as contour:
+        contour.apply(m.base(ports, pods, issued.cert_pem, issued.key_pem))
+        base = Suite(contour, ports, client_context(authority))
+        for name in m.BASE_GATEWAYS:
+            base.gateway_condition(name, "Accepted", "True")
+            base.gateway_condition(name, "Programmed", "True")
+            base.gateway_address(name)
+        yield contour
+
+
+@pytest.fixture
+def suite(run: ContourRun, ports: m.Ports, authority: Authority) -> Iterator[Suite]:
+    context = client_context(authority)
+    # The upstream certificate's SANs (*, *.org) are wildcards OpenSSL's host check refuses; the
+    # chain is still verified against the CA.
+    context.check_hostname = False
+    current = Suite(run, ports, context)
+    try:
+        yield current
+    finally:
+        current.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def gateway_envoys_rejected_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "run" not in request.fixturenames:
+        return
+    contour: ContourRun = request.getfixturevalue("run")
+    path: Path = contour.state_dir / "gateways.json"
+    envoys: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    for name, envoy in envoys.items():
+        if not pid_alive(int(envoy["pid"])):
+            continue
+        try:
+            with httpx.Client(base_url=f"http://{envoy['admin']}", timeout=5.0, trust_env=False) as client:
+                stats = client.get("/stats", params={"format": "json", "filter": REJECTED_STATS}).json()
+        except httpx.TransportError:
+            continue  # the Envoy of a Gateway the test deleted, shutting down
+        rejected = {s["name"]: s["value"] for s in stats.get("stats", []) if s.get("value")}
+        assert rejected == {}, f"the Envoy of {name} rejected configuration; log: {envoy['log']}"
