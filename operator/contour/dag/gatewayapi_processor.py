@@ -81,8 +81,20 @@ SUPPORTED_FEATURES: Final = (
     "Gateway",
     "GatewayPort8080",
     "HTTPRoute",
+    "HTTPRoute303RedirectStatusCode",
+    "HTTPRoute307RedirectStatusCode",
+    "HTTPRoute308RedirectStatusCode",
+    "HTTPRouteBackendTimeout",
+    "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
+    "HTTPRoutePathRedirect",
+    "HTTPRoutePathRewrite",
+    "HTTPRouteQueryParamMatching",
+    "HTTPRouteRequestMirror",
+    "HTTPRouteRequestMultipleMirrors",
+    "HTTPRouteRequestTimeout",
     "HTTPRouteResponseHeaderModification",
+    "HTTPRouteSchemeRedirect",
     "ReferenceGrant",
 )
 
@@ -486,7 +498,17 @@ def _gateway_dag(gateway: _Gateway) -> GatewayDAG:
             dag.listeners.setdefault(name, Listener(name=name, protocol="http", address=address, port=port))
         elif group == "https":
             name = https_listener_name(port)
-            dag.listeners.setdefault(name, Listener(name=name, protocol="https", address=address, port=port))
+            https = dag.listeners.setdefault(
+                name, Listener(name=name, protocol="https", address=address, port=port)
+            )
+            if state.protocol == "HTTPS" and state.secret is not None:
+                # Every name the listener accepts completes the TLS handshake with its certificate and
+                # gets Envoy's 404 when no route serves it, not a reset (HTTPRouteHTTPSListener).
+                host = state.hostname or "*"
+                if host not in https.secure_virtual_hosts:
+                    https.secure_virtual_hosts[host] = SecureVirtualHost(
+                        virtual_host=VirtualHost(name=host), secret=state.secret
+                    )
         elif group == "tcp":
             name = tcp_listener_name(port)
             dag.tcp_listeners.setdefault(name, L4Listener(name=name, address=address, port=port))

@@ -117,10 +117,14 @@ def _defaults(settings: ListenerSettings) -> list[Any]:
 
 
 def serves_tls(host: SecureVirtualHost) -> bool:
-    """A secure host Envoy can serve: TLS terminated with routes, or a TCP proxy (passthrough or not)."""
+    """A secure host Envoy can serve: TLS terminated, or a TCP proxy (passthrough or not).
+
+    A terminated host without routes answers 404 (a Gateway's HTTPS listener keeps one for the names
+    no route serves); the HTTPProxy and Ingress builds prune such hosts before translation.
+    """
     if host.tcp_proxy:
         return True
-    return host.secret is not None and bool(host.virtual_host.routes)
+    return host.secret is not None
 
 
 def _max_version(*versions: str) -> int:

@@ -238,10 +238,11 @@ def route_configurations(dag: DAG) -> list[Message]:
             if host.tcp_proxy or not serves_tls(host):
                 continue
             built = virtual_host(host.virtual_host, secure=True)
-            if built is None:
-                continue
-            configs[https_route_config_name(host.name)] = [built]
-            if host.fallback_certificate is not None:
+            # A secure host without routes still has a filter chain asking for its configuration: an
+            # empty one (Envoy answers 404). The HTTPProxy processor prunes such hosts; a Gateway's
+            # HTTPS listener keeps one for the names no route serves.
+            configs[https_route_config_name(host.name)] = [built] if built is not None else []
+            if host.fallback_certificate is not None and built is not None:
                 configs.setdefault(FALLBACK_ROUTE_CONFIG, []).append(built)
     return [route_configuration(name, hosts) for name, hosts in sorted(configs.items())]
 
@@ -348,9 +349,9 @@ def _memo_route_configurations(dag: DAG, hosts: _Hosts) -> list[Message]:
         if svh is None:
             configs[listener_name].append(host)
             continue
-        if svh.tcp_proxy or not serves_tls(svh) or not host.entry:
+        if svh.tcp_proxy or not serves_tls(svh):
             continue
-        configs[https_route_config_name(svh.name)] = [host]
-        if svh.fallback_certificate is not None:
+        configs[https_route_config_name(svh.name)] = [host]  # an empty one for a host without routes
+        if svh.fallback_certificate is not None and host.entry:
             configs.setdefault(FALLBACK_ROUTE_CONFIG, []).append(host)
     return [serialized_route_configuration(name, members) for name, members in sorted(configs.items())]

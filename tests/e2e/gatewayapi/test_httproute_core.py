@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pytest
-
 from tests.e2e.gatewayapi.base_manifests import (
     APP,
     INFRA,
@@ -768,11 +766,6 @@ def test_HTTPRouteServiceTypes(suite: Suite, pods: list[EchoPod]) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HTTPS listener without hostname: a TLS handshake with an SNI no route names "
-    "(unknown-example.org) is reset instead of answered 404",
-)
 def test_HTTPRouteHTTPSListener(suite: Suite) -> None:
     gw = "same-namespace-with-https-listener"
     suite.apply(

@@ -222,8 +222,16 @@ def test_client_validation_modes(validation: DownstreamValidation, trust: str, r
     assert context.require_client_certificate.value is required
 
 
-def test_secure_host_without_routes_gets_no_chain() -> None:
+def test_secure_host_without_routes_still_completes_the_handshake() -> None:
+    # The HTTPProxy build prunes such hosts; a Gateway's HTTPS listener keeps one to answer 404.
     empty = SecureVirtualHost(virtual_host=vhost("empty.example.com"), secret=tls_secret(PKI))
+    [chain] = by_name(None, empty)["ingress_https"].filter_chains
+    assert list(chain.filter_chain_match.server_names) == ["empty.example.com"]
+    assert chain.HasField("transport_socket")
+
+
+def test_secure_host_without_certificate_gets_no_chain() -> None:
+    empty = SecureVirtualHost(virtual_host=vhost("empty.example.com", route("/", upstream("a"))))
     assert "ingress_https" not in by_name(None, empty)
 
 

@@ -12,11 +12,14 @@ from typing import Any
 from tests.unit.dag.gatewayapi.gateway_fixtures import (
     backend,
     build,
+    cert_ref,
     gateway,
     gatewayclass,
     httproute,
+    https_listener,
     listener,
     parent,
+    secret,
     service,
 )
 
@@ -70,3 +73,18 @@ def test_a_more_specific_listener_does_not_get_a_broader_listeners_routes() -> N
         ),
     )
     assert _paths(built, "foo.example.com") == ["/f"]
+
+
+def test_an_https_listener_keeps_a_catch_all_host_with_its_certificate() -> None:
+    # HTTPRouteHTTPSListener: a name no route serves completes the handshake and gets a 404.
+    built = build(
+        gatewayclass(),
+        gateway("gw", https_listener("https", 8443, cert_ref("tls"))),
+        secret("tls"),
+        service("v1"),
+        httproute("r", parents=[parent("gw")], hostnames=["example.org"], backends=[backend("v1")]),
+    )
+    hosts = built.dag.gateways[next(iter(built.dag.gateways))].listeners["https-8443"].secure_virtual_hosts
+    assert sorted(hosts) == ["*", "example.org"]
+    assert hosts["*"].secret is not None
+    assert not hosts["*"].virtual_host.routes
