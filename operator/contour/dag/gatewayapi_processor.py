@@ -175,16 +175,16 @@ class _Build:
 
     def run(self) -> None:
         classes = self._gateway_classes()
-        if not classes:
-            return
-        self._gateways(classes)
-        if not self.gateways:
-            return
+        if classes:
+            self._gateways(classes)
+        # Routes are walked even with no Gateway of ours left: that removes our stale parent entries.
         self._routes("HTTPRoute", self.cache.httproutes)
         self._routes("GRPCRoute", self.cache.grpcroutes)
         self._routes("TLSRoute", self.cache.tlsroutes)
         self._routes("TCPRoute", self.cache.tcproutes)
         self._routes("UDPRoute", self.cache.udproutes)
+        if not self.gateways:
+            return
         policies = BackendTLSPolicies(self.cache)
         for ref in sorted(self.gateways):
             gateway = self.gateways[ref]

@@ -204,6 +204,13 @@ def test_our_stale_entry_is_removed_when_the_route_leaves_our_gateway() -> None:
     assert build(*_objects(r)).parents("httproutes", "r") == []
 
 
+def test_our_stale_entry_is_removed_when_no_gateway_class_of_ours_is_left() -> None:
+    ours = {"parentRef": {"name": "gw"}, "controllerName": CONTROLLER, "conditions": []}
+    theirs = {"parentRef": {"name": "other"}, "controllerName": "example.com/other", "conditions": []}
+    r = httproute("r", parents=[parent("gw")], status={"parents": [ours, theirs]})
+    assert build(r).parents("httproutes", "r") == [theirs]
+
+
 def test_unchanged_condition_keeps_its_transition_time() -> None:
     r = httproute("r", parents=[parent("gw")])
     cache = cache_of(*_objects(r))
