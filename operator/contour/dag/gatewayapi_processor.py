@@ -80,6 +80,8 @@ BUNDLE_VERSION: Final = "v1.6.1"
 SUPPORTED_FEATURES: Final = (
     "Gateway",
     "GatewayPort8080",
+    "GRPCRoute",
+    "GRPCRouteNamedRouteRule",
     "HTTPRoute",
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
