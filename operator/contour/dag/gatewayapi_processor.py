@@ -98,6 +98,7 @@ SUPPORTED_FEATURES: Final = (
     "HTTPRouteResponseHeaderModification",
     "HTTPRouteSchemeRedirect",
     "ReferenceGrant",
+    "TLSRoute",
 )
 
 PLURALS: Final = {
