@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.gatewayapi.base_manifests import INFRA, Manifest, backend, http_route, parent
+from tests.e2e.gatewayapi.base_manifests import (
+    INFRA,
+    Manifest,
+    backend,
+    from_namespaces,
+    gateway,
+    http_route,
+    listener,
+    parent,
+)
 from tests.e2e.gatewayapi.echo_pods import EchoPod
 from tests.e2e.gatewayapi.roundtrip import Case
 from tests.e2e.gatewayapi.suite import Suite
@@ -584,4 +593,198 @@ def test_HTTPRouteRedirectStatusCode(suite: Suite, code: int, route: str, method
     port = str(suite.ports[80])
     suite.expect(
         address, [Case(path=path, method=method, status=(code,), redirect={"port": port, "path": path})]
+    )
+
+
+def _host_redirect_rule(prefix: str, **fields: Any) -> Manifest:
+    return _redirect_rule(prefix, hostname="example.org", **fields)
+
+
+def test_HTTPRouteRedirectPortAndScheme(suite: Suite) -> None:
+    """Routes rebuilt from the test body: each path `/scheme-<s>-and-port-<p>` redirects to example.org
+    with that scheme and port (nil: unset). Ports in the filters are kept as written (a redirect names
+    a port the client uses); "no port" in a Location means the listener's port, which is mapped here."""
+    on_80, on_8080, on_443 = (f"http-route-for-listener-on-port-{p}" for p in (80, 8080, 443))
+    gw_8080 = "same-namespace-with-http-listener-on-8080"
+    suite.apply(
+        gateway(gw_8080, listener("http", suite.ports[8080], allowedRoutes=from_namespaces("Same"))),
+        http_route(
+            on_80,
+            parentRefs=[parent("same-namespace")],
+            rules=[
+                _host_redirect_rule("/scheme-nil-and-port-nil"),
+                _host_redirect_rule("/scheme-nil-and-port-80", port=80),
+                _host_redirect_rule("/scheme-nil-and-port-8080", port=8080),
+                _host_redirect_rule("/scheme-https-and-port-nil", scheme="https"),
+                _host_redirect_rule("/scheme-https-and-port-443", scheme="https", port=443),
+                _host_redirect_rule("/scheme-https-and-port-8443", scheme="https", port=8443),
+            ],
+        ),
+        http_route(
+            on_8080,
+            parentRefs=[parent(gw_8080)],
+            rules=[
+                _host_redirect_rule("/scheme-nil-and-port-nil"),
+                _host_redirect_rule("/scheme-nil-and-port-80", port=80),
+                _host_redirect_rule("/scheme-https-and-port-nil", scheme="https"),
+            ],
+        ),
+        http_route(
+            on_443,
+            parentRefs=[parent("same-namespace-with-https-listener")],
+            hostnames=["example.org"],
+            rules=[
+                _host_redirect_rule("/scheme-nil-and-port-nil"),
+                _host_redirect_rule("/scheme-nil-and-port-443", port=443),
+                _host_redirect_rule("/scheme-nil-and-port-8443", port=8443),
+                _host_redirect_rule("/scheme-http-and-port-nil", scheme="http"),
+                _host_redirect_rule("/scheme-http-and-port-80", scheme="http", port=80),
+                _host_redirect_rule("/scheme-http-and-port-8080", scheme="http", port=8080),
+            ],
+        ),
+    )
+    addr_80 = suite.gateway_and_routes_accepted("same-namespace", [on_80])
+    suite.resolved_refs_true(on_80, "same-namespace")
+    addr_8080 = suite.gateway_and_routes_accepted(gw_8080, [on_8080])
+    suite.resolved_refs_true(on_8080, gw_8080)
+    addr_443 = suite.gateway_and_routes_accepted("same-namespace-with-https-listener", [on_443])
+    suite.resolved_refs_true(on_443, "same-namespace-with-https-listener")
+
+    def to(scheme: str, port: int | str | None = None) -> dict[str, str | None]:
+        return {"scheme": scheme, "host": "example.org", "port": None if port is None else str(port)}
+
+    def case(path: str, redirect: dict[str, str | None], **fields: Any) -> Case:
+        return Case(path=path, status=(302,), redirect=redirect, **fields)
+
+    suite.expect(
+        addr_80,
+        [
+            case("/scheme-nil-and-port-nil", to("http", suite.ports[80])),
+            case("/scheme-nil-and-port-80", to("http")),
+            case("/scheme-nil-and-port-8080", to("http", 8080)),
+            case("/scheme-https-and-port-nil", to("https")),
+            case("/scheme-https-and-port-443", to("https")),
+            case("/scheme-https-and-port-8443", to("https", 8443)),
+        ],
+    )
+    suite.expect(
+        addr_8080,
+        [
+            case("/scheme-nil-and-port-nil", to("http", suite.ports[8080])),
+            case("/scheme-nil-and-port-80", to("http")),
+            case("/scheme-https-and-port-nil", to("https")),
+        ],
+        port=suite.ports[8080],
+    )
+    tls: dict[str, Any] = {"host": "example.org", "https": True}
+    suite.expect(
+        addr_443,
+        [
+            case("/scheme-nil-and-port-nil", to("https", suite.ports[443]), **tls),
+            case("/scheme-nil-and-port-443", to("https"), **tls),
+            case("/scheme-nil-and-port-8443", to("https", 8443), **tls),
+            case("/scheme-http-and-port-nil", to("http"), **tls),
+            case("/scheme-http-and-port-80", to("http"), **tls),
+            case("/scheme-http-and-port-8080", to("http", 8080), **tls),
+        ],
+    )
+
+
+def test_HTTPRouteDisallowedKind(suite: Suite) -> None:
+    gw, name = "tlsroutes-only", "disallowed-kind"
+    tls_listener = listener(
+        "tls",
+        suite.ports[443],
+        "TLS",
+        tls={"mode": "Passthrough"},
+        allowedRoutes={**from_namespaces("Same"), "kinds": [{"kind": "TLSRoute"}]},
+    )
+    suite.apply(
+        gateway(gw, tls_listener),
+        http_route(name, parentRefs=[parent(gw)], rules=[{"backendRefs": [backend(V1)]}]),
+    )
+    suite.gateway_condition(gw, "Accepted", "True")
+    suite.gateway_condition(gw, "Programmed", "True")
+    suite.resolved_refs_true(name, gw)
+    suite.route_condition(name, gw, "Accepted", "False", "NotAllowedByListeners")
+    suite.no_accepted_parents(name)
+    _zero_routes(suite, gw)
+
+
+def _zero_routes(suite: Suite, gateway_name: str) -> None:
+    """`GatewayMustHaveZeroRoutes`: every listener's attachedRoutes is 0."""
+    suite.listeners(
+        gateway_name,
+        lambda entries: all(e.get("attachedRoutes") == 0 for e in entries),
+        f"0 routes attached to {gateway_name}",
+    )
+
+
+def test_HTTPRouteInvalidParentRefSectionNameNotMatchingPort(suite: Suite) -> None:
+    gw, name = (
+        "gw-with-one-section-name-not-matching-port-route",
+        "httproute-listener-section-name-not-matching-port",
+    )
+    suite.apply(
+        gateway(
+            gw,
+            listener(
+                "http",
+                suite.ports[80],
+                allowedRoutes={**from_namespaces("All"), "kinds": [{"kind": "HTTPRoute"}]},
+            ),
+        ),
+        http_route(
+            name,
+            parentRefs=[parent(gw, sectionName="http", port=81)],
+            rules=[{"backendRefs": [backend(V1, kind="Service")]}],
+        ),
+    )
+    suite.route_condition(name, gw, "Accepted", "False", "NoMatchingParent")
+    suite.no_accepted_parents(name)
+    _zero_routes(suite, gw)
+
+
+def test_HTTPRouteListenerPortMatching(suite: Suite) -> None:
+    """Routes rebuilt from the test body (the YAML is not in the reference): each route's parentRef
+    names a listener port (mapped here); backend-v3 has hostname foo.com, so bar.com on 8090 is 404."""
+    gw = "httproute-listener-port-matching"
+    same = from_namespaces("Same")
+    p80, p8080, p8090 = suite.ports[80], suite.ports[8080], suite.ports[8090]
+    suite.apply(
+        gateway(
+            gw,
+            listener("listener-1", p80, allowedRoutes=same, hostname="foo.com"),
+            listener("listener-2", p8080, allowedRoutes=same, hostname="foo.com"),
+            listener("listener-3", p8080, allowedRoutes=same, hostname="bar.com"),
+            listener("listener-4", p8090, allowedRoutes=same),
+        ),
+        http_route("backend-v1", parentRefs=[parent(gw, port=p80)], rules=[{"backendRefs": [backend(V1)]}]),
+        http_route("backend-v2", parentRefs=[parent(gw, port=p8080)], rules=[{"backendRefs": [backend(V2)]}]),
+        http_route(
+            "backend-v3",
+            parentRefs=[parent(gw, port=p8090)],
+            hostnames=["foo.com"],
+            rules=[{"backendRefs": [backend(V3)]}],
+        ),
+    )
+    address = suite.gateway_and_routes_accepted(gw, ["backend-v1", "backend-v2", "backend-v3"])
+    for route in ("backend-v1", "backend-v2", "backend-v3"):
+        suite.resolved_refs_true(route, gw)
+    suite.expect(address, [Case(host="foo.com", backend=V1, namespace=INFRA)], port=p80)
+    suite.expect(
+        address,
+        [
+            Case(host=f"foo.com:{p8080}", backend=V2, namespace=INFRA),
+            Case(host=f"bar.com:{p8080}", backend=V2, namespace=INFRA),
+        ],
+        port=p8080,
+    )
+    suite.expect(
+        address,
+        [
+            Case(host=f"foo.com:{p8090}", backend=V3, namespace=INFRA),
+            Case(host=f"bar.com:{p8090}", status=(404,)),
+        ],
+        port=p8090,
     )
