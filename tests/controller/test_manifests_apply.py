@@ -111,8 +111,8 @@ async def merge_patch(cluster: Cluster, path: str, patch: str, manager: str) -> 
         params={"fieldManager": manager},
         content=patch.encode(),
         headers={"Content-Type": MERGE_PATCH},
-    ):
-        pass
+    ) as response:
+        assert response.status_code == 200, response.text
 
 
 async def kubectl(cluster: Cluster, *args: str) -> None:

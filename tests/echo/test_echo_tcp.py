@@ -61,7 +61,7 @@ def read_until_closed(sock: socket.socket) -> bytes:
         while chunk := sock.recv(65536):
             received += chunk
     except ConnectionResetError:
-        pass
+        return received  # the server closed with our bytes unread
     return received
 
 
