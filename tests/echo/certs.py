@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.support.pki import ca_certificate
+
 SERVER_NAME = "echo.example.com"
 
 
@@ -47,32 +49,7 @@ class TestPKI:
     def __init__(self, directory: Path, ca_name: str = "echo test CA") -> None:
         self.directory = directory
         self._key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC)
-        self._ca = (
-            x509.CertificateBuilder()
-            .subject_name(_name(ca_name))
-            .issuer_name(_name(ca_name))
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(self._key, hashes.SHA256())
-        )
+        self._ca = ca_certificate(self._key, ca_name, datetime.timedelta(days=1))
         self.ca = _write(directory, ca_name.replace(" ", "-"), self._ca, self._key)
 
     def issue(self, stem: str, common_name: str, *, server: bool) -> IssuedCert:
