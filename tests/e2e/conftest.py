@@ -35,8 +35,10 @@ def envoy_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_rejections(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test on a `contour run`: Envoy's update_rejected counters are all zero."""
+    """After each test on a `contour run`: the update_rejected counters of its Envoy and of every
+    running Gateway Envoy are all zero."""
     yield
     if "run" in request.fixturenames:
         contour: ContourRun = request.getfixturevalue("run")
         assert contour.rejections() == {}, f"Envoy rejected configuration; log:\n{contour.log()[-3000:]}"
+        assert contour.gateway_rejections() == {}, "a Gateway's Envoy rejected configuration"

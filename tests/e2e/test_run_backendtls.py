@@ -18,7 +18,7 @@ import pytest
 from tests.e2e.run_routing_support import namespace
 from tests.e2e.run_tls_support import Authority, backend_service
 from tests.echo.process import EchoProcess
-from tests.support.contour_run import REJECTED_STATS, ContourRun, free_port, pid_alive, running, wait_until
+from tests.support.contour_run import ContourRun, free_port, running, wait_until
 
 NS = "gw-btls"
 CLASS = "contour-btls"
@@ -110,19 +110,7 @@ def gateway_port(
     with running(tmp_path_factory.mktemp("btls-run") / "state") as run:
         run.apply(objects)
         yield run, port
-        _assert_no_gateway_rejections(run)
-
-
-def _assert_no_gateway_rejections(run: ContourRun) -> None:
-    path = run.state_dir / "gateways.json"
-    envoys: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    for name, envoy in envoys.items():
-        if not pid_alive(int(envoy["pid"])):
-            continue
-        with httpx.Client(base_url=f"http://{envoy['admin']}", timeout=5.0, trust_env=False) as client:
-            stats = client.get("/stats", params={"format": "json", "filter": REJECTED_STATS}).json()
-        rejected = {s["name"]: s["value"] for s in stats.get("stats", []) if s.get("value")}
-        assert rejected == {}, f"the Envoy of {name} rejected configuration; log: {envoy['log']}"
+        assert run.gateway_rejections() == {}
 
 
 def _gateway_stats(run: ContourRun, pattern: str) -> dict[str, int]:

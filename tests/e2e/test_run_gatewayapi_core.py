@@ -14,14 +14,13 @@ import ssl
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from contour.dag.gatewayapi_processor import SUPPORTED_FEATURES
 from tests.e2e.echo_config import Backends
 from tests.e2e.run_routing_support import namespace, service
 from tests.e2e.run_tls_support import Authority, client_context, tls_secret
-from tests.support.contour_run import REJECTED_STATS, ContourRun, free_port, pid_alive, running, wait_until
+from tests.support.contour_run import ContourRun, free_port, running, wait_until
 
 NS = "gw-core"
 CLASS = "contour-core"
@@ -54,22 +53,6 @@ def run(
             ]
         )
         yield contour
-
-
-@pytest.fixture(autouse=True)
-def gateway_envoys_rejected_nothing(run: ContourRun) -> Iterator[None]:
-    """After each test, no Gateway's Envoy has rejected any configuration (the conftest checks only
-    the default Envoy)."""
-    yield
-    path = run.state_dir / "gateways.json"
-    envoys: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    for name, envoy in envoys.items():
-        if not pid_alive(int(envoy["pid"])):
-            continue
-        with httpx.Client(base_url=f"http://{envoy['admin']}", timeout=5.0, trust_env=False) as client:
-            stats = client.get("/stats", params={"format": "json", "filter": REJECTED_STATS}).json()
-        rejected = {s["name"]: s["value"] for s in stats.get("stats", []) if s.get("value")}
-        assert rejected == {}, f"the Envoy of {name} rejected configuration; log: {envoy['log']}"
 
 
 def _gateway(name: str, *listeners: dict[str, Any]) -> dict[str, Any]:

@@ -258,6 +258,30 @@ class ContourRun:
         stats = self.admin("/stats", format="json", filter=REJECTED_STATS).json().get("stats", [])
         return {s["name"]: s["value"] for s in stats if isinstance(s.get("value"), int) and s["value"]}
 
+    def gateway_rejections(self) -> dict[str, dict[str, int]]:
+        """`rejections()` of every running Gateway Envoy (`STATE_DIR/gateways.json`), by Gateway; an
+        Envoy that is gone or shutting down (its Gateway was deleted) is left out."""
+        path = self.state_dir / "gateways.json"
+        envoys: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        found: dict[str, dict[str, int]] = {}
+        for name, envoy in envoys.items():
+            if not pid_alive(int(envoy["pid"])):
+                continue
+            try:
+                with httpx.Client(
+                    base_url=f"http://{envoy['admin']}", timeout=5.0, trust_env=False
+                ) as client:
+                    response = client.get("/stats", params={"format": "json", "filter": REJECTED_STATS})
+            except httpx.TransportError:
+                continue
+            stats = response.json().get("stats", [])
+            rejected = {
+                s["name"]: s["value"] for s in stats if isinstance(s.get("value"), int) and s["value"]
+            }
+            if rejected:
+                found[name] = rejected
+        return found
+
 
 @contextlib.contextmanager
 def running(state_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[ContourRun]:

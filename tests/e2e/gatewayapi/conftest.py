@@ -9,19 +9,15 @@ applied objects are deleted afterwards, and the check that no Gateway's Envoy re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.gatewayapi import base_manifests as m
 from tests.e2e.gatewayapi.echo_pods import EchoPod, launch_all
 from tests.e2e.gatewayapi.suite import Suite
 from tests.e2e.run_tls_support import Authority, client_context
-from tests.support.contour_run import REJECTED_STATS, ContourRun, pid_alive, running
+from tests.support.contour_run import ContourRun, running
 
 
 @pytest.fixture(scope="session")
@@ -70,23 +66,3 @@ def suite(run: ContourRun, ports: m.Ports, authority: Authority) -> Iterator[Sui
         yield current
     finally:
         current.cleanup()
-
-
-@pytest.fixture(autouse=True)
-def gateway_envoys_rejected_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "run" not in request.fixturenames:
-        return
-    contour: ContourRun = request.getfixturevalue("run")
-    path: Path = contour.state_dir / "gateways.json"
-    envoys: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    for name, envoy in envoys.items():
-        if not pid_alive(int(envoy["pid"])):
-            continue
-        try:
-            with httpx.Client(base_url=f"http://{envoy['admin']}", timeout=5.0, trust_env=False) as client:
-                stats = client.get("/stats", params={"format": "json", "filter": REJECTED_STATS}).json()
-        except httpx.TransportError:
-            continue  # the Envoy of a Gateway the test deleted, shutting down
-        rejected = {s["name"]: s["value"] for s in stats.get("stats", []) if s.get("value")}
-        assert rejected == {}, f"the Envoy of {name} rejected configuration; log: {envoy['log']}"
