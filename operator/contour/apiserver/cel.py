@@ -29,9 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import cel
-
 from contour.apiserver import field_errors as fe
+from contour.apiserver.cel_engine import engine as cel
 from contour.apiserver.cel_library import FUNCTIONS, NATIVE_FUNCTIONS
 from contour.apiserver.errors import Cause
 from contour.apiserver.structural import Node
