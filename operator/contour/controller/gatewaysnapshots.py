@@ -19,11 +19,13 @@ from dataclasses import replace
 from typing import Any
 
 from contour.controller.endpointslices import AssignmentCache, EndpointSliceIndex
+from contour.dag.gatewayapi_model import GatewayDAG
 from contour.dag.gatewayapi_names import GROUP as GATEWAY_API_GROUP
 from contour.dag.gatewayapi_names import gateway_group
 from contour.dag.model import DAG, ObjectRef
 from contour.envoy.endpoints import cluster_load_assignment
 from contour.envoy.gatewayapi_translate import translate_gateway
+from contour.envoy.gatewayapi_udp import udp_weighted_assignment, udp_weighted_backends
 from contour.envoy.translate import TranslatorConfig
 from contour.xds import typeurls
 from contour.xds.cache import SnapshotCache
@@ -60,7 +62,9 @@ class GatewaySnapshots:
         for ref in sorted(dag.gateways):
             gateway = dag.gateways[ref]
             resources: dict[str, list[Any]] = dict(translate_gateway(gateway, config))
-            resources[typeurls.ENDPOINT] = self._assignments_of(ref).for_dag_services(gateway.services)
+            assignments = self._assignments_of(ref)
+            resources[typeurls.ENDPOINT] = assignments.for_dag_services(gateway.services)
+            resources[typeurls.ENDPOINT] += _weighted_udp(gateway, assignments)
             memo = self._memos.setdefault(ref, ResourceMemo())
             group = self.groups[ref] = gateway_group(ref)
             self.snapshots.set_snapshot(group, Snapshot.build(version, resources, memo))
@@ -73,7 +77,20 @@ class GatewaySnapshots:
             ]
             if services:
                 assignments = [self._assignments_of(ref).assignment(s) for s in services]
+                assignments += _weighted_udp(dag.gateways[ref], self._assignments_of(ref), touched)
                 self.endpoints.update(assignments, group=gateway_group(ref))
+
+
+def _weighted_udp(
+    gateway: GatewayDAG, assignments: AssignmentCache, touched: Collection[ObjectRef] | None = None
+) -> list[Any]:
+    """The merged assignments of the Gateway's weighted UDP listeners (those with a Service in
+    `touched`, when given): the UDP proxy has no weighted clusters (see envoy/gatewayapi_udp.py)."""
+    return [
+        udp_weighted_assignment(name, [(assignments.assignment(s), w) for s, w in members])
+        for name, members in udp_weighted_backends(gateway).items()
+        if touched is None or any(s.ref in touched for s, _ in members)
+    ]
 
 
 def _now() -> str:

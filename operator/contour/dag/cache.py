@@ -620,7 +620,8 @@ class KubernetesCache:
         return self._gateway_backend_refs
 
     def _gateway_secrets(self) -> set[ObjectRef]:
-        """Every Secret a Gateway or ListenerSet listener names as a certificate."""
+        """Every Secret a Gateway or ListenerSet listener names as a certificate, a BackendTLSPolicy as a
+        CA, or a Gateway as its backend client certificate."""
         if self._gateway_secret_refs is None:
             refs: set[ObjectRef] = set()
             owners: list[tuple[ObjectRef, list[gwapi.Listener]]] = [
@@ -635,6 +636,11 @@ class KubernetesCache:
             for policy_ref, policy in self.backendtlspolicies.items():
                 for ca in policy.spec.validation.ca_certificate_refs or []:
                     refs.add(ObjectRef(policy_ref.namespace, ca.name))
+            for gateway_ref, gateway in self.gateways.items():
+                backend = gateway.spec.tls.backend if gateway.spec.tls is not None else None
+                client = backend.client_certificate_ref if backend is not None else None
+                if client is not None:
+                    refs.add(ObjectRef(client.namespace or gateway_ref.namespace, client.name))
             self._gateway_secret_refs = refs
         return self._gateway_secret_refs
 

@@ -87,7 +87,8 @@ REASON_INCOMPATIBLE_FILTERS: Final = "IncompatibleFilters"
 REASON_UNSUPPORTED_VALUE: Final = "UnsupportedValue"
 
 # Service port appProtocols a Gateway backend may use (GEP-1911); anything else is UnsupportedProtocol.
-_APP_PROTOCOLS: Final = frozenset({"", "http", "kubernetes.io/h2c", "kubernetes.io/ws"})
+# "https" / "HTTPS" name a TLS backend, which a BackendTLSPolicy then configures.
+_APP_PROTOCOLS: Final = frozenset({"", "http", "https", "HTTPS", "kubernetes.io/h2c", "kubernetes.io/ws"})
 _WEBSOCKET_APP_PROTOCOL: Final = "kubernetes.io/ws"
 
 

@@ -57,7 +57,13 @@ def l4_backends(
             assert backend.port is not None
             try:
                 service = ensure_service(
-                    cache, target, backend.port, None, enable_external_name=enable_external_name, memo=memo
+                    cache,
+                    target,
+                    backend.port,
+                    None,
+                    enable_external_name=enable_external_name,
+                    memo=memo,
+                    protocols=("UDP", "TCP") if route_kind == "UDPRoute" else ("TCP",),
                 )
             except ServiceLookupError as exc:
                 problem = ResolvedRefs(False, REASON_BACKEND_NOT_FOUND, f"Service {target}: {exc}")

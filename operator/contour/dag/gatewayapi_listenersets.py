@@ -210,7 +210,9 @@ class ListenerSets:
                 state.accepted = Verdict(False, REASON_NOT_ALLOWED, message)
             if not state.accepted.ok:
                 continue
-            mark_conflicts(state.listeners)
+            # Listeners that lose to an earlier object go first; only the rest can clash among
+            # themselves (ListenerSetProtocolConflict: a set's TCP listener losing to the Gateway's
+            # HTTP listeners on its port leaves the set's HTTP listeners on that port valid).
             for listener in state.listeners:
                 if listener.protocol not in PROTOCOLS or not listener.accepted.ok:
                     continue
@@ -218,6 +220,7 @@ class ListenerSets:
                 if conflict is not None:
                     listener.conflicted = conflict
                     listener.accepted = conflict
+            mark_conflicts([s for s in state.listeners if s.conflicted is None])
             valid = [s for s in state.listeners if s.programmed]
             if not valid:
                 message = "No listener of the ListenerSet is valid"

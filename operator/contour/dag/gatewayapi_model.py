@@ -43,3 +43,6 @@ class GatewayDAG:
     secrets: dict[ObjectRef, Secret] = field(default_factory=dict)
     # The Gateway's listener ports by protocol, as declared (for whoever runs its Envoy).
     ports: tuple[tuple[str, int], ...] = ()
+    # Per https-<port> listener, the hostnames of its HTTPS Gateway listeners ("*": none), in order:
+    # which listener a request's SNI and Host select (misdirected-request detection).
+    https_listener_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)

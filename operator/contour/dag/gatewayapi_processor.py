@@ -27,6 +27,12 @@ from contour.api.gateway import v1 as gwapi
 from contour.dag.builder import BuildContext
 from contour.dag.cache import KubernetesCache
 from contour.dag.gatewayapi_attach import attach, isolated_hostnames, namespace_labels
+from contour.dag.gatewayapi_backend_client_cert import (
+    BackendClientCertificate,
+    apply_backend_client_certificate,
+    backend_client_certificate,
+    backend_client_certificate_conditions,
+)
 from contour.dag.gatewayapi_backendtls import BackendTLSPolicies
 from contour.dag.gatewayapi_frontend_tls import (
     FrontendTLS,
@@ -78,30 +84,49 @@ BUNDLE_VERSION: Final = "v1.6.1"
 
 # GatewayClass status.supportedFeatures: the features whose conformance tests pass, sorted.
 SUPPORTED_FEATURES: Final = (
-    "Gateway",
-    "GatewayPort8080",
+    "BackendTLSPolicy",
+    "BackendTLSPolicySANValidation",
     "GRPCRoute",
     "GRPCRouteNamedRouteRule",
+    "Gateway",
+    "GatewayAddressEmpty",
+    "GatewayBackendClientCertificate",
+    "GatewayFrontendClientCertificateValidation",
+    "GatewayFrontendClientCertificateValidationInsecureFallback",
+    "GatewayHTTPListenerIsolation",
+    "GatewayHTTPSListenerDetectMisdirectedRequests",
+    "GatewayPort8080",
+    "GatewayStaticAddresses",
     "HTTPRoute",
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
     "HTTPRoute308RedirectStatusCode",
     "HTTPRouteBackendProtocolH2C",
     "HTTPRouteBackendProtocolWebSocket",
+    "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendTimeout",
+    "HTTPRouteCORS",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
+    "HTTPRouteNamedRouteRule",
+    "HTTPRouteParentRefPort",
     "HTTPRoutePathRedirect",
     "HTTPRoutePathRewrite",
     "HTTPRoutePortRedirect",
     "HTTPRouteQueryParamMatching",
     "HTTPRouteRequestMirror",
     "HTTPRouteRequestMultipleMirrors",
+    "HTTPRouteRequestPercentageMirror",
     "HTTPRouteRequestTimeout",
     "HTTPRouteResponseHeaderModification",
     "HTTPRouteSchemeRedirect",
+    "ListenerSet",
     "ReferenceGrant",
+    "TCPRoute",
     "TLSRoute",
+    "TLSRouteModeMixed",
+    "TLSRouteModeTerminate",
+    "UDPRoute",
 )
 
 PLURALS: Final = {
@@ -129,6 +154,7 @@ class _Gateway:
     address: str | None
     dag: GatewayDAG | None = None
     frontend: FrontendTLS | None = None
+    backend_cert: BackendClientCertificate | None = None  # spec.tls.backend.clientCertificateRef
     # Listeners merged from accepted ListenerSets, after the Gateway's own (gatewayapi_listenersets).
     extra: list[ListenerState] = field(default_factory=list)
 
@@ -200,6 +226,7 @@ class _Build:
                         _merge_covering_hosts(gateway.dag, state, hosts)
                 policies.apply(ref, gateway.dag)
                 apply_frontend_tls(gateway.dag, gateway.frontend)
+                apply_backend_client_certificate(gateway.dag, gateway.backend_cert)
                 _collect_uses(gateway.dag)
                 self.ctx.dag.gateways[ref] = gateway.dag
             self._gateway_status(gateway)
@@ -259,6 +286,7 @@ class _Build:
             state.extra = self.listenersets.merge(ref, gateway, states, accepted=state.accepted.ok)
             if state.accepted.ok:
                 state.dag = _gateway_dag(state)
+            state.backend_cert = backend_client_certificate(ref, gateway, self.cache, self.permitted)
             self.gateways[ref] = state
 
     def _gateway_status(self, gateway: _Gateway) -> None:
@@ -268,6 +296,10 @@ class _Build:
         elif gateway.address is None:
             programmed = Verdict(
                 False, "AddressNotAssigned", "No address has been assigned to the Gateway yet"
+            )
+        elif unusable := _unusable_addresses(gateway.gateway, gateway.address):
+            programmed = Verdict(
+                False, "AddressNotUsable", f"Requested address(es) {', '.join(unusable)} cannot be used"
             )
         elif not any(s.programmed for s in gateway.listeners):
             programmed = Verdict(False, "Invalid", "No listener is programmed")
@@ -287,6 +319,7 @@ class _Build:
             "listeners": listeners,
         }
         status["conditions"].extend(frontend_conditions(gateway.frontend, generation))
+        status["conditions"].extend(backend_client_certificate_conditions(gateway.backend_cert, generation))
         if gateway.address is not None:
             status["addresses"] = [{"type": "IPAddress", "value": gateway.address}]
         attached_sets = self.listenersets.attached_count(gateway.ref)
@@ -473,6 +506,16 @@ def _same_port(gateway: _Gateway, state: ListenerState) -> list[ListenerState]:
     ]
 
 
+def _unusable_addresses(gateway: gwapi.Gateway, assigned: str) -> list[str]:
+    """Requested IPAddress values the Gateway is not bound on: its listeners serve one address (the
+    one assigned to it), so any other requested value is unusable (GatewayReasonAddressNotUsable)."""
+    return [
+        a.value
+        for a in gateway.spec.addresses or []
+        if (a.type or "IPAddress") == "IPAddress" and a.value and a.value != assigned
+    ]
+
+
 def _gateway_accepted(gateway: gwapi.Gateway, states: Sequence[ListenerState]) -> Verdict:
     infrastructure = gateway.spec.infrastructure
     if infrastructure is not None and infrastructure.parameters_ref is not None:
@@ -515,6 +558,9 @@ def _gateway_dag(gateway: _Gateway) -> GatewayDAG:
                     https.secure_virtual_hosts[host] = SecureVirtualHost(
                         virtual_host=VirtualHost(name=host), secret=state.secret
                     )
+                known = dag.https_listener_hosts.get(name, ())
+                if host not in known:
+                    dag.https_listener_hosts[name] = (*known, host)
         elif group == "tcp":
             name = tcp_listener_name(port)
             dag.tcp_listeners.setdefault(name, L4Listener(name=name, address=address, port=port))

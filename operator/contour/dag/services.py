@@ -48,20 +48,30 @@ def _raw_ports(svc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def lookup_service(
-    cache: KubernetesCache, ref: ObjectRef, port: int | str
+    cache: KubernetesCache, ref: ObjectRef, port: int | str, protocols: tuple[str, ...] = ("TCP",)
 ) -> tuple[Mapping[str, Any], ServicePort]:
-    """The Service object and its port matching `port` (number or name), or ServiceLookupError."""
+    """The Service object and its port matching `port` (number or name) with one of `protocols`,
+    the earlier preferred (UDPRoutes prefer UDP: a Service may have a TCP and a UDP port of one
+    number), or ServiceLookupError."""
     svc = cache.service(ref)
     if svc is None:
         raise ServiceLookupError(f"service {go_quote(ref)} not found")
+    best: ServicePort | None = None
+    other = ""
     for raw in _raw_ports(svc):
         sp = _service_port(raw)
         if sp is None:
             continue
         if (isinstance(port, int) and sp.port == port) or (sp.name and str(port) == sp.name):
-            if sp.protocol not in ("", "TCP"):
-                raise ServiceLookupError(f"unsupported service protocol {go_quote(sp.protocol)}")
-            return svc, sp
+            protocol = sp.protocol or "TCP"
+            if protocol not in protocols:
+                other = other or sp.protocol
+            elif best is None or protocols.index(protocol) < protocols.index(best.protocol or "TCP"):
+                best = sp
+    if best is not None:
+        return svc, best
+    if other:
+        raise ServiceLookupError(f"unsupported service protocol {go_quote(other)}")
     raise ServiceLookupError(f"port {go_quote(port)} on service {go_quote(ref)} not matched")
 
 
@@ -119,20 +129,21 @@ def ensure_service(
     *,
     enable_external_name: bool,
     memo: ServiceMemo | None = None,
+    protocols: tuple[str, ...] = ("TCP",),
 ) -> Service:
     """The DAG Service for a backend reference (Contour's EnsureService), or ServiceLookupError.
 
     With `memo` (one per build), every reference after the first to the same Service port is a lookup.
     """
     if memo is None:
-        return _ensure_service(cache, ref, port, health_port, enable_external_name)
-    key = (ref, type(port), port, type(health_port), health_port, enable_external_name)
+        return _ensure_service(cache, ref, port, health_port, enable_external_name, protocols=protocols)
+    key = (ref, type(port), port, type(health_port), health_port, enable_external_name, protocols)
     found = memo.get(key)
     if found is not None:
         cache.service(ref)  # the result depends on the Service even when memoised
     else:
         try:
-            found = _ensure_service(cache, ref, port, health_port, enable_external_name)
+            found = _ensure_service(cache, ref, port, health_port, enable_external_name, protocols=protocols)
         except ServiceLookupError as exc:
             found = str(exc)
         memo[key] = found
@@ -147,8 +158,10 @@ def _ensure_service(
     port: int | str,
     health_port: int | str | None,
     enable_external_name: bool,
+    *,
+    protocols: tuple[str, ...] = ("TCP",),
 ) -> Service:
-    svc, sp = lookup_service(cache, ref, port)
+    svc, sp = lookup_service(cache, ref, port, protocols)
     health_sp: ServicePort | None = None
     if health_port not in (None, 0, "") and health_port != port:
         assert health_port is not None

@@ -6,8 +6,8 @@ one Envoy listener at a time: the secure hosts of two HTTPS ports may share a ho
 Contour's gateway mode names their RouteConfigurations per port (`https-<port>/<host>`), so the
 `https/<host>` names the shared translators give are renamed here, in the RouteConfiguration and in
 the HTTP connection manager that asks for it. TCP listeners get a TCP proxy to their weighted
-clusters, UDP listeners Envoy's UDP proxy. The result is per type URL, sorted by name, and carries no
-stats or admin listener: those belong to the bootstrap of the Gateway's Envoy.
+clusters, UDP listeners Envoy's UDP proxy (gatewayapi_udp.py). The result is per type URL, sorted by
+name, and carries no stats or admin listener: those belong to the bootstrap of the Gateway's Envoy.
 """
 
 from __future__ import annotations
@@ -16,21 +16,17 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Final
 
-from envoy.config.core.v3 import address_pb2
-from envoy.config.listener.v3 import listener_components_pb2, listener_pb2, udp_listener_config_pb2
+from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm
-from envoy.extensions.filters.udp.udp_proxy.v3 import route_pb2 as udp_route_pb2
-from envoy.extensions.filters.udp.udp_proxy.v3 import udp_proxy_pb2
-from xds.core.v3 import extension_pb2
-from xds.type.matcher.v3 import matcher_pb2
 
 from contour.dag.gatewayapi_model import GatewayDAG, L4Listener
 from contour.dag.gatewayapi_names import https_route_config_name as gateway_https_route_config_name
 from contour.dag.model import DAG, Listener
 from contour.envoy.clusters import cluster
-from contour.envoy.core import pack, socket_address
+from contour.envoy.core import socket_address
+from contour.envoy.gatewayapi_misdirected import group_by_listener
+from contour.envoy.gatewayapi_udp import udp_listener
 from contour.envoy.listeners import tcp_proxy_filter
-from contour.envoy.names import cluster_name
 from contour.envoy.runtime import runtime_layer
 from contour.envoy.translate import (
     CLUSTER,
@@ -46,7 +42,6 @@ from contour.envoy.translate import (
     secrets,
 )
 
-UDP_PROXY_FILTER: Final = "envoy.filters.udp_listener.udp_proxy"
 _SHARED_HTTPS_PREFIX: Final = "https/"
 
 
@@ -61,6 +56,8 @@ def translate_gateway(gateway: GatewayDAG, config: TranslatorConfig) -> dict[str
         built = listeners(single, config)
         if listener.protocol == "https":
             routes, built = _per_port_route_names(listener, routes, built)
+            hosts = gateway.https_listener_hosts.get(name, ())
+            routes, built = group_by_listener(listener.port, hosts, routes, built)
         _merge(found[ROUTE], routes)
         _merge(found[LISTENER], built)
         _merge(found[CLUSTER], clusters(single, config))
@@ -69,8 +66,12 @@ def translate_gateway(gateway: GatewayDAG, config: TranslatorConfig) -> dict[str
     for l4 in [*gateway.tcp_listeners.values(), *gateway.udp_listeners.values()]:
         if not l4.clusters:
             continue  # nothing attached: no listener, so connections are refused
-        is_udp = l4.name in gateway.udp_listeners
-        _merge(found[LISTENER], [_udp_listener(l4) if is_udp else _tcp_listener(l4, config)])
+        if l4.name in gateway.udp_listeners:
+            udp, udp_clusters = udp_listener(l4, settings)
+            _merge(found[LISTENER], [udp])
+            _merge(found[CLUSTER], udp_clusters)
+            continue
+        _merge(found[LISTENER], [_tcp_listener(l4, config)])
         _merge(found[CLUSTER], [cluster(c, settings) for c in l4.clusters])
     names = [*gateway.listeners, *(n for n, l4 in gateway.tcp_listeners.items() if l4.clusters)]
     names += [n for n, l4 in gateway.udp_listeners.items() if l4.clusters]
@@ -118,24 +119,4 @@ def _tcp_listener(l4: L4Listener, config: TranslatorConfig) -> Message:
         name=l4.name,
         address=socket_address(l4.address, l4.port),
         filter_chains=[listener_components_pb2.FilterChain(filters=[proxy])],
-    )
-
-
-def _udp_listener(l4: L4Listener) -> Message:
-    """Envoy's UDP proxy to the heaviest cluster (the UDP proxy has no weighted clusters)."""
-    target = max(l4.clusters, key=lambda c: (c.weight, cluster_name(c)))
-    action = extension_pb2.TypedExtensionConfig(
-        name="route", typed_config=pack(udp_route_pb2.Route(cluster=cluster_name(target)))
-    )
-    matcher = matcher_pb2.Matcher(on_no_match=matcher_pb2.Matcher.OnMatch(action=action))
-    proxy = udp_proxy_pb2.UdpProxyConfig(stat_prefix=l4.name, matcher=matcher)
-    address = socket_address(l4.address, l4.port)
-    address.socket_address.protocol = address_pb2.SocketAddress.UDP
-    return listener_pb2.Listener(
-        name=l4.name,
-        address=address,
-        udp_listener_config=udp_listener_config_pb2.UdpListenerConfig(),
-        listener_filters=[
-            listener_components_pb2.ListenerFilter(name=UDP_PROXY_FILTER, typed_config=pack(proxy))
-        ],
     )

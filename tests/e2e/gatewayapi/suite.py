@@ -223,7 +223,9 @@ class Suite:
 def _plural(manifest: Manifest) -> str:
     kind: str = manifest["kind"]
     group = manifest["apiVersion"].split("/")[0] if "/" in manifest["apiVersion"] else ""
-    plural = {"GatewayClass": "gatewayclasses", "EndpointSlice": "endpointslices"}.get(
-        kind, kind.lower() + "s"
-    )
+    plural = {
+        "GatewayClass": "gatewayclasses",
+        "EndpointSlice": "endpointslices",
+        "BackendTLSPolicy": "backendtlspolicies",
+    }.get(kind, kind.lower() + "s")
     return f"{plural}.{group}" if group and group != "v1" else plural
