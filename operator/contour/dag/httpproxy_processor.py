@@ -366,7 +366,7 @@ class _Run(UpstreamResolution):
                 cond.add_error(
                     "IncludeError", "IncludeNotFound", f"include {inc_ns}/{include.name} not found"
                 )
-                routes.extend(_bad_gateway(inc_conds, ref))
+                routes.extend(_bad_gateway(inc_conds, ref, root))
                 continue
             if included.spec.virtualhost is not None:
                 cond.add_error(
@@ -374,7 +374,7 @@ class _Run(UpstreamResolution):
                     "RootIncludesRoot",
                     f"root httpproxy cannot include another root httpproxy ({inc_ns}/{include.name})",
                 )
-                routes.extend(_bad_gateway(inc_conds, ref))
+                routes.extend(_bad_gateway(inc_conds, ref, root))
                 continue
             inc_cond = self.ctx.status.proxy(inc_ref, proxy_generation(included)).valid
             routes.extend(
@@ -648,14 +648,21 @@ class _Run(UpstreamResolution):
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def _bad_gateway(conds: Sequence[api.HTTPProxyCondition], owner: ObjectRef) -> list[Route]:
-    """Contour answers 502 on the path of an include that cannot be followed (only when it has conditions)."""
+def _bad_gateway(
+    conds: Sequence[api.HTTPProxyCondition], owner: ObjectRef, root: api.HTTPProxy
+) -> list[Route]:
+    """Contour answers 502 on the path of an include that cannot be followed (only when it has conditions);
+    on a `*.` root, like every route of it, only for hosts one DNS label deep."""
     if not conds:
         return []
+    headers = merge_headers(conds)
+    root_vh = root.spec.virtualhost
+    if root_vh is not None and root_vh.fqdn.startswith("*."):
+        headers = (*headers, wildcard_authority_match(root_vh.fqdn))
     return [
         Route(
             path_match=merge_path(conds),
-            header_matches=merge_headers(conds),
+            header_matches=headers,
             query_param_matches=merge_query_params(conds),
             direct_response=DirectResponse(502),
             kind=KIND,

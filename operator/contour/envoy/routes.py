@@ -9,7 +9,6 @@ Virtual hosts are sorted by name and routes by Contour's sorter (`sorter.py`).
 
 from __future__ import annotations
 
-import dataclasses
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
@@ -21,7 +20,6 @@ from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.type.matcher.v3 import string_pb2
 from google.protobuf import wrappers_pb2
 
-from contour.dag.conditions import wildcard_authority_match
 from contour.dag.goformat import go_quote_meta
 from contour.dag.model import (
     Cluster,
@@ -65,7 +63,6 @@ _REDIRECT_CODES: Final = {
     308: rc.RedirectAction.PERMANENT_REDIRECT,
 }
 _REGEX_META: Final = set("^$()[]{}|\\+?")
-_GATEWAY_API_KINDS: Final = frozenset({"HTTPRoute", "GRPCRoute"})
 
 
 def route_configuration(name: str, virtual_hosts: Iterable[Any] = ()) -> Any:
@@ -80,32 +77,9 @@ def route_configuration(name: str, virtual_hosts: Iterable[Any] = ()) -> Any:
     )
 
 
-def _with_wildcard_match(host: str, routes: Iterable[Route]) -> list[Route]:
-    """Routes of a `*.` host, each limited to one DNS label by an `:authority` match.
-
-    The DAG adds Contour's match itself; a route that already matches on `:authority` (header names
-    are case-insensitive) is left as it is, so only a route built without one gets it here. Gateway
-    API wildcards match one or more labels, which is what Envoy's `*.` domain does: their routes are
-    left as they are.
-    """
-    if not host.startswith("*."):
-        return list(routes)
-    extra = wildcard_authority_match(host)
-    return [
-        route
-        if route.kind in _GATEWAY_API_KINDS or _matches_authority(route)
-        else dataclasses.replace(route, header_matches=(*route.header_matches, extra))
-        for route in routes
-    ]
-
-
-def _matches_authority(route: Route) -> bool:
-    return any(h.name.lower() == ":authority" for h in route.header_matches)
-
-
 def virtual_host(vhost: VirtualHost, *, secure: bool) -> Any | None:
     """The Envoy virtual host for `vhost`, or None when it has no routes (Contour skips those)."""
-    routes = sort_routes(_with_wildcard_match(vhost.name, vhost.routes.values()))
+    routes = sort_routes(vhost.routes.values())
     if not routes:
         return None
     result = rc.VirtualHost(

@@ -216,6 +216,16 @@ def test_include_not_found_with_conditions_answers_502() -> None:
     assert (r.path_match.value, r.direct_response) == ("/gone", DirectResponse(502))
 
 
+def test_include_not_found_on_a_wildcard_root_answers_502_one_label_deep() -> None:
+    """Every route of a `*.` root, the 502 of an include that cannot be followed among them, carries
+    Contour's one-label `:authority` match (the translator adds none)."""
+    wildcard = "*.example.com"
+    dag = build(proxy("root").fqdn(wildcard).include("gone", prefix="/gone").build()).dag
+    r = only_route(dag, wildcard)
+    assert r.direct_response == DirectResponse(502)
+    assert [h.name for h in r.header_matches] == [":authority"]
+
+
 @pytest.mark.parametrize(
     ("svc", "annotations", "expected"),
     [

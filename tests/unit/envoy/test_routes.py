@@ -66,8 +66,9 @@ def test_host_without_routes_is_left_out() -> None:
     assert virtual_host(vhost("empty.example.com"), secure=False) is None
 
 
-def test_wildcard_host_gets_the_single_label_authority_match_once() -> None:
-    built = as_json(virtual_host(vhost("*.example.com", route("/", upstream("kuard"))), secure=False))
+def test_wildcard_host_route_carries_the_dags_single_label_authority_match() -> None:
+    dag_route = route("/", upstream("kuard"), header_matches=(wildcard_authority_match("*.example.com"),))
+    built = as_json(virtual_host(vhost("*.example.com", dag_route), secure=False))
     assert built["domains"] == ["*.example.com"]
     assert built["routes"][0]["match"]["headers"] == [
         {
@@ -88,8 +89,8 @@ AUTHORITY_MATCHES = {
 
 
 @pytest.mark.parametrize("existing", AUTHORITY_MATCHES.values(), ids=AUTHORITY_MATCHES.keys())
-def test_route_already_matching_authority_gets_no_second_match(existing: HeaderMatch) -> None:
-    """The DAG owns the wildcard match: any `:authority` match on the route stops the translator."""
+def test_authority_matches_are_translated_as_the_dag_built_them(existing: HeaderMatch) -> None:
+    """The DAG owns the wildcard match: the translator adds none to a `*.` host's routes."""
     host = vhost("*.example.com", route("/", upstream("kuard"), header_matches=(existing,)))
     headers = as_json(virtual_host(host, secure=False))["routes"][0]["match"]["headers"]
     assert [h["name"] for h in headers] == [existing.name]
