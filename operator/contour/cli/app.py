@@ -12,6 +12,8 @@ from contour.cli.bootstrap import register as register_bootstrap
 from contour.cli.certgen import register as register_certgen
 from contour.cli.echo import register as register_echo
 from contour.cli.run import register as register_run
+from contour.cli.serve import register as register_serve
+from contour.cli.xdscli import register as register_xdscli
 
 app = typer.Typer(
     name="contour",
@@ -37,6 +39,8 @@ register_certgen(app)
 register_echo(app)
 register_apiserver(app)
 register_run(app)
+register_serve(app)
+register_xdscli(app)
 
 
 def main() -> None:

@@ -150,6 +150,8 @@ class EventHandler:
         self._pending_since = 0.0
         self._last_event = 0.0
         self._rebuilt = asyncio.Event()
+        # Called after each published rebuild with its result and duration in seconds (metrics).
+        self.rebuild_observers: list[Callable[[BuildResult, float], None]] = []
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -294,6 +296,11 @@ class EventHandler:
             log.warning("snapshot %s refers to resources it lacks: %s", snapshot.version, missing[:10])
         if self.statuses is not None:
             self.statuses.submit(self._statuses(result))
+        for observer in self.rebuild_observers:
+            try:
+                observer(result, self.counters.last_rebuild_seconds)
+            except Exception:
+                log.exception("rebuild observer %r failed", observer)
 
     def _statuses(self, result: BuildResult) -> list[StatusUpdateLike]:
         updates: list[StatusUpdateLike] = list(result.statuses)

@@ -6,6 +6,8 @@ that object, keeps only the newest pending update per object, and the `run` task
 `StatusWriter` one at a time, so a burst of rebuilds costs one write per object that really changed.
 A write that failed is submitted again after `retry_delay` seconds. `forget` is called when an object
 is deleted, so a new object of the same name gets its status written.
+Only the leader writes: a replica that is not `leading` keeps the newest update of every object and
+writes nothing; `set_leading(True)` writes each of them once.
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ class StatusUpdaterCounters:
 
 
 class StatusUpdater:
-    def __init__(self, writer: StatusWriter, *, retry_delay: float = 1.0) -> None:
+    def __init__(self, writer: StatusWriter, *, retry_delay: float = 1.0, leading: bool = True) -> None:
         self.writer = writer
         self.retry_delay = retry_delay
         self.counters = StatusUpdaterCounters()
+        self._leading = leading
+        # The newest update of every object, leading or not: what becoming leader writes.
+        self._latest: dict[StatusKey, StatusUpdateLike] = {}
         self._pending: dict[StatusKey, StatusUpdateLike] = {}
         self._settled: dict[StatusKey, tuple[int, Mapping[str, Any]]] = {}
         self._failed: dict[StatusKey, StatusUpdateLike] = {}
@@ -47,9 +52,34 @@ class StatusUpdater:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    @property
+    def leading(self) -> bool:
+        return self._leading
+
+    def set_leading(self, leading: bool) -> None:
+        """Start or stop writing (leader election). A new leader writes the newest status of every
+        object once, even one it settled before: another leader may have written it meanwhile (the
+        writer skips what the server already holds). A write in flight when leadership is lost ends."""
+        if leading == self._leading:
+            return
+        self._leading = leading
+        self._pending.clear()
+        self._failed.clear()
+        self._settled.clear()
+        if leading and self._latest:
+            self._pending.update(self._latest)
+            self._idle.clear()
+            self._wake.set()
+        elif not leading:
+            self._idle.set()
+
     def submit(self, updates: Iterable[StatusUpdateLike]) -> None:
         for update in updates:
             key = status_key(update)
+            self._latest[key] = update
+            if not self._leading:
+                self._failed.pop(key, None)  # a retry of a write that failed while leading is older
+                continue
             if self._settled.get(key) == (update.generation, update.status) and key not in self._pending:
                 self.counters.skipped += 1
                 continue
@@ -62,12 +92,14 @@ class StatusUpdater:
 
     def forget(self, group: str, plural: str, ref: ObjectRef) -> None:
         key = (group, plural, ref)
+        self._latest.pop(key, None)
         self._settled.pop(key, None)
         self._pending.pop(key, None)
         self._failed.pop(key, None)
 
     async def wait_idle(self) -> None:
-        """Return once nothing is pending (tests and `contour run`'s readiness)."""
+        """Return once nothing is pending (tests and `contour run`'s readiness); never pending while
+        not leading."""
         await self._idle.wait()
 
     async def run(self) -> None:
