@@ -271,3 +271,55 @@ def test_load_balancer_status_from_an_address(address: str, expected: dict[str, 
 )
 def test_merge_patch(current: dict[str, Any], wanted: dict[str, Any], patch: dict[str, Any]) -> None:
     assert merge_patch(current, wanted) == patch
+
+
+class ReadCountingWriter(StatusWriter):
+    """The real writer, counting the reads it sends to the server."""
+
+    reads = 0
+
+    async def _get(self, update: Any) -> dict[str, Any] | None:
+        self.reads += 1
+        return await super()._get(update)
+
+
+async def test_a_current_cached_copy_saves_the_read(cluster: Cluster, proxies: ObjectWriter) -> None:
+    await proxies.create(proxy("app"))
+    copy = await read(proxies, "app")
+    status_writer = ReadCountingWriter(cluster.api, cached=lambda update: copy)
+    outcome = await status_writer.write(Update(ObjectRef("default", "app"), 1, valid_status(1)))
+    assert (outcome, status_writer.reads) == ("written", 0)
+    assert (await read(proxies, "app"))["status"]["currentStatus"] == "valid"
+
+
+async def test_an_identical_cached_status_is_a_noop_without_any_request(
+    cluster: Cluster, proxies: ObjectWriter
+) -> None:
+    await proxies.create(proxy("app"))
+    update = Update(ObjectRef("default", "app"), 1, valid_status(1))
+    await writer(cluster).write(update)
+    copy = await read(proxies, "app")
+    status_writer = ReadCountingWriter(cluster.api, load_balancer=LOAD_BALANCER, cached=lambda update: copy)
+    assert await status_writer.write(update) == "noop"
+    assert status_writer.reads == 0
+
+
+async def test_an_outdated_cached_copy_conflicts_then_reads_the_server(
+    cluster: Cluster, proxies: ObjectWriter
+) -> None:
+    await proxies.create(proxy("app"))
+    outdated = await read(proxies, "app")
+    await writer(cluster).write(Update(ObjectRef("default", "app"), 1, invalid_status(1)))
+    status_writer = ReadCountingWriter(cluster.api, cached=lambda update: outdated)
+    outcome = await status_writer.write(Update(ObjectRef("default", "app"), 1, valid_status(1)))
+    assert (outcome, status_writer.counters.conflicts, status_writer.reads) == ("written", 1, 1)
+    assert (await read(proxies, "app"))["status"]["currentStatus"] == "valid"
+
+
+async def test_an_object_missing_from_the_cache_is_read_from_the_server(
+    cluster: Cluster, proxies: ObjectWriter
+) -> None:
+    await proxies.create(proxy("app"))
+    status_writer = ReadCountingWriter(cluster.api, cached=lambda update: None)
+    outcome = await status_writer.write(Update(ObjectRef("default", "app"), 1, valid_status(1)))
+    assert (outcome, status_writer.reads) == ("written", 1)

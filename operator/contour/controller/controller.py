@@ -27,7 +27,7 @@ from contour.dag.builder import Builder, BuilderConfig
 from contour.dag.cache import KubernetesCache
 from contour.envoy.translate import TranslatorConfig
 from contour.k8s.informer import Informer
-from contour.k8s.statuswriter import StatusWriter
+from contour.k8s.statuswriter import StatusUpdateLike, StatusWriter
 from contour.xds.cache import SnapshotCache
 from contour.xds.nacks import NackRegistry
 from contour.xds.server import XdsServer, start_server
@@ -121,9 +121,9 @@ class Controller:
         )
         self.metrics = metrics
         if metrics is not None:
-            self.writer = metrics.status_writer(api, load_balancer=cfg.load_balancer)
+            self.writer = metrics.status_writer(api, load_balancer=cfg.load_balancer, cached=self._cached)
         else:
-            self.writer = StatusWriter(api, load_balancer=cfg.load_balancer)
+            self.writer = StatusWriter(api, load_balancer=cfg.load_balancer, cached=self._cached)
         self.status_updater = (
             StatusUpdater(self.writer, leading=cfg.leading_at_start) if cfg.write_status else None
         )
@@ -167,9 +167,22 @@ class Controller:
                 (None,) if p in CLUSTER_SCOPED or not cfg.watch_namespaces else cfg.watch_namespaces
             )
         ]
+        self._informers_of: dict[tuple[str, str], list[Informer]] = {}
+        for informer in self.informers:
+            self._informers_of.setdefault((informer.group, informer.plural), []).append(informer)
         self.xds: XdsServer | None = None
         self.xds_started = asyncio.Event()  # set once the xDS server is bound
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _cached(self, update: StatusUpdateLike) -> Mapping[str, Any] | None:
+        """The informers' copy of the object a status is for (the writer reads it instead of the server)."""
+        ref = update.ref
+        key = f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
+        for informer in self._informers_of.get((update.group, update.plural), ()):
+            item = informer.store.get(key)
+            if isinstance(item, Mapping):
+                return item
+        return None
 
     async def start(self) -> None:
         """Bind the xDS server (now, or after the first snapshot) and start the informers, the rebuild

@@ -3,7 +3,8 @@
 Every rebuild computes the status of every object; almost all of them are what was written last time.
 `StatusUpdater.submit` drops an update identical (generation and status) to the last one settled for
 that object, keeps only the newest pending update per object, and the `run` task hands them to the
-`StatusWriter` one at a time, so a burst of rebuilds costs one write per object that really changed.
+`StatusWriter` (up to `concurrency` objects at a time, never two writes of one object at once), so a
+burst of rebuilds costs one write per object that really changed.
 A write that failed is submitted again after `retry_delay` seconds. `forget` is called when an object
 is deleted, so a new object of the same name gets its status written.
 Only the leader writes: a replica that is not `leading` keeps the newest update of every object and
@@ -38,9 +39,14 @@ class StatusUpdaterCounters:
 
 
 class StatusUpdater:
-    def __init__(self, writer: StatusWriter, *, retry_delay: float = 1.0, leading: bool = True) -> None:
+    def __init__(
+        self, writer: StatusWriter, *, retry_delay: float = 1.0, leading: bool = True, concurrency: int = 16
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self.writer = writer
         self.retry_delay = retry_delay
+        self.concurrency = concurrency
         self.counters = StatusUpdaterCounters()
         self._leading = leading
         # The newest update of every object, leading or not: what becoming leader writes.
@@ -48,6 +54,8 @@ class StatusUpdater:
         self._pending: dict[StatusKey, StatusUpdateLike] = {}
         self._settled: dict[StatusKey, tuple[int, Mapping[str, Any]]] = {}
         self._failed: dict[StatusKey, StatusUpdateLike] = {}
+        self._inflight: set[StatusKey] = set()
+        self._writes: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -103,21 +111,47 @@ class StatusUpdater:
         await self._idle.wait()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                key = next(iter(self._pending))
-                update = self._pending.pop(key)
-                outcome = await self.writer.write(update)
-                if outcome == "failed":
-                    self._failed[key] = update
-                    loop.call_later(self.retry_delay, self._retry, key, update)
-                elif outcome != "stale":  # a rejected status would be rejected again: settled too
-                    self._settled[key] = (update.generation, update.status)
-            if not self._pending:
-                self._idle.set()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                self._start_writes()
+                self._check_idle()
+        finally:
+            for task in self._writes:
+                task.cancel()
+
+    def _start_writes(self) -> None:
+        """Start writes of pending objects not already being written, up to `concurrency` at once."""
+        room = self.concurrency - len(self._inflight)
+        chosen: list[StatusKey] = []
+        for key in self._pending:  # oldest first; stops after `room` keys, however many are pending
+            if len(chosen) >= room:
+                break
+            if key not in self._inflight:  # else its newer update waits for the write in flight
+                chosen.append(key)
+        for key in chosen:
+            update = self._pending.pop(key)
+            self._inflight.add(key)
+            task = asyncio.create_task(self._write(key, update), name=f"status of {key[1]} {key[2]}")
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _write(self, key: StatusKey, update: StatusUpdateLike) -> None:
+        try:
+            outcome = await self.writer.write(update)
+            if outcome == "failed":
+                self._failed[key] = update
+                asyncio.get_running_loop().call_later(self.retry_delay, self._retry, key, update)
+            elif outcome != "stale":  # a rejected status would be rejected again: settled too
+                self._settled[key] = (update.generation, update.status)
+        finally:
+            self._inflight.discard(key)
+            self._wake.set()
+
+    def _check_idle(self) -> None:
+        if not self._pending and not self._inflight:
+            self._idle.set()
 
     def _retry(self, key: StatusKey, update: StatusUpdateLike) -> None:
         # Unless a newer update for the object was submitted meanwhile (it wins) or it was deleted.

@@ -4,7 +4,9 @@ Status writes are what made Contour slow at scale (minutes to status with thousa
 each write here is checked before it is sent:
 
 * no-op skip: the object's current status is read first; when the wanted status equals it (condition
-  `lastTransitionTime`s aside, see below) nothing is written;
+  `lastTransitionTime`s aside, see below) nothing is written. With a `cached` lookup (the informers'
+  copy of the object) the first attempt reads that copy instead of the server: a copy older than the
+  server's object fails the resourceVersion precondition below, and the retry reads the server;
 * `lastTransitionTime`: a condition whose type, status, reason and message did not change keeps the
   time it already has; a new or changed one gets the writer's clock;
 * generation guard: an update computed from an older generation than the object now has, or older
@@ -38,6 +40,8 @@ from contour.dag.model import ObjectRef
 log = logging.getLogger(__name__)
 
 Outcome = Literal["written", "noop", "stale", "gone", "rejected", "failed"]
+# The object an update is for as the informers last saw it (metadata and status), or None.
+CachedObject = Callable[["StatusUpdateLike"], Mapping[str, Any] | None]
 
 # Resources whose status has a `loadBalancer` that the writer fills in.
 LOAD_BALANCER_RESOURCES = frozenset(
@@ -96,8 +100,10 @@ class StatusWriter:
         load_balancer: Mapping[str, Any] | None = None,
         max_attempts: int = 5,
         clock: Callable[[], str] = now_rfc3339,
+        cached: CachedObject | None = None,
     ) -> None:
         self.api = api
+        self.cached = cached
         self.load_balancer = dict(load_balancer) if load_balancer is not None else None
         self.max_attempts = max_attempts
         self.clock = clock
@@ -106,12 +112,14 @@ class StatusWriter:
     async def write(self, update: StatusUpdateLike) -> Outcome:
         """Bring the object's status to `update.status` (plus loadBalancer), if still relevant."""
         try:
+            fresh = self.cached is None
             for _ in range(self.max_attempts):
-                outcome = await self._attempt(update)
+                outcome = await self._attempt(update, fresh=fresh)
                 if outcome != "conflict":
                     self._count(outcome)
                     return outcome
                 self.counters.conflicts += 1
+                fresh = True  # the object changed since it was read: read the server's
             log.warning(
                 "status of %s %s: still conflicting after %d attempts",
                 update.plural,
@@ -126,8 +134,10 @@ class StatusWriter:
     def _count(self, outcome: Outcome) -> None:
         setattr(self.counters, outcome, getattr(self.counters, outcome) + 1)
 
-    async def _attempt(self, update: StatusUpdateLike) -> Outcome | Literal["conflict"]:
-        current = await self._get(update)
+    async def _attempt(self, update: StatusUpdateLike, *, fresh: bool) -> Outcome | Literal["conflict"]:
+        current = None if fresh or self.cached is None else self.cached(update)
+        if current is None:
+            current = await self._get(update)
         if current is None:
             return "gone"
         meta = current.get("metadata") or {}
