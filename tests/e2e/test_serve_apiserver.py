@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from tests.e2e.echo_config import Backends
 from tests.e2e.run_routing_support import namespace, service
 from tests.support.apiserver_process import APIServerProcess, wait_for
 from tests.support.envoy_harness import SOTW, ClientTls, EnvoyClient, envoy_process, running
-from tests.support.serve_process import ServeProcess
+from tests.support.serve_process import CONTOUR, ServeProcess
 
 Manifest = dict[str, Any]
 
@@ -146,6 +147,40 @@ async def test_a_new_httpproxy_reaches_the_running_envoy(
         )
         answer = await client.wait_for("later.example.com", "/", lambda e: e.status == 200)
     assert answer.pod == "echo-b"
+
+
+def test_contour_cli_prints_what_a_live_serve_serves_over_mtls(
+    apiserver: APIServerProcess, serves: list[ServeProcess], backends: Backends, tmp_path: Path
+) -> None:
+    pems = certgen(tmp_path / "certs")
+    apply(apiserver, app("shop", backends, "shop.example.com"))
+    serve = start_serve(
+        serves, apiserver, tmp_path, *tls_flags(pems), "--disable-leader-election", insecure=False
+    )
+    # `contour cli` with Contour's flags, as an operator runs it against the contour pod's xDS port.
+    answer = subprocess.run(
+        [
+            CONTOUR,
+            "cli",
+            "rds",
+            "--contour",
+            f"127.0.0.1:{serve.xds_port}",
+            "--cafile",
+            str(pems / "cacert.pem"),
+            "--cert-file",
+            str(pems / "envoycert.pem"),
+            "--key-file",
+            str(pems / "envoykey.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert answer.returncode == 0, answer.stderr
+    response = json.loads(answer.stdout)
+    routes = [r for r in response["resources"] if r.get("name") == "ingress_http"]
+    assert [v["domains"] for v in routes[0]["virtual_hosts"]] == [["shop.example.com"]]
 
 
 def test_the_xds_server_is_bound_only_after_the_first_snapshot(
