@@ -168,19 +168,7 @@ class ContourRun:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
         """Signal by PID, wait, SIGKILL after `timeout`; the exit code (None if it was never started)."""
         process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, sig)
-            try:
-                return process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGKILL)
-                process.wait(5)
-                raise AssertionError(f"contour run ignored signal {sig} for {timeout}s") from None
-        return process.returncode
+        return stop_by_pid(process, "contour run", sig, timeout)
 
     @property
     def child_pids(self) -> list[int]:
@@ -281,6 +269,26 @@ class ContourRun:
             if rejected:
                 found[name] = rejected
         return found
+
+
+def stop_by_pid(
+    process: subprocess.Popen[bytes] | None, what: str, sig: int = signal.SIGTERM, timeout: float = 20.0
+) -> int | None:
+    """Signal `process` by PID and wait; SIGKILL and fail the test if it ignores `sig` for `timeout`
+    seconds. The exit code, or None for a process that was never started."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            process.wait(5)
+            raise AssertionError(f"{what} ignored signal {sig} for {timeout}s") from None
+    return process.returncode
 
 
 @contextlib.contextmanager

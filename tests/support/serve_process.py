@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.contour_run import free_port
+from tests.support.contour_run import free_port, stop_by_pid
 
 CONTOUR = str(Path(sys.executable).parent / "contour")
 # Wide enough that typer's usage errors are not wrapped inside their box.
@@ -163,19 +163,7 @@ class ServeProcess:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
         """Signal by PID, wait, SIGKILL after `timeout`; the exit code (None if never started)."""
         process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, sig)
-            try:
-                return process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGKILL)
-                process.wait(5)
-                raise AssertionError(f"contour serve ignored signal {sig} for {timeout}s") from None
-        return process.returncode
+        return stop_by_pid(process, "contour serve", sig, timeout)
 
     def kill(self) -> None:
         """kill -9 by PID: no Lease released, nothing flushed."""

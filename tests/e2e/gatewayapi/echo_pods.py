@@ -50,32 +50,43 @@ class EchoPod:
         return cls(namespace, service, pod, log_path, process)
 
     def wait_listening(self, deadline: float) -> None:
-        delay = 0.01
-        while time.monotonic() < deadline:
-            match = _LISTENING.search(self.log_path.read_bytes())
-            if match:
-                self.port = int(match.group(1))
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(delay)  # polling the pod's log file with a deadline
-            delay = min(delay * 2, 0.1)
-        raise RuntimeError(f"echo pod {self.pod} did not start:\n{self.log()}")
+        self.port = listening_port(self.process, self.log_path, _LISTENING, deadline, f"echo pod {self.pod}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
+        stop_process(self.process)
+
+
+def listening_port(
+    process: subprocess.Popen[bytes], log_path: Path, pattern: re.Pattern[bytes], deadline: float, what: str
+) -> int:
+    """The port an echo process logs it listens on (`pattern`'s first group), waited for until `deadline`."""
+    delay = 0.01
+    while time.monotonic() < deadline:
+        match = pattern.search(log_path.read_bytes())
+        if match:
+            return int(match.group(1))
+        if process.poll() is not None:
+            break
+        time.sleep(delay)  # polling the process's log file with a deadline
+        delay = min(delay * 2, 0.1)
+    raise RuntimeError(f"{what} did not start:\n{log_path.read_text(errors='replace')}")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 5 s; a process that already ended is left alone."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def launch_all(specs: list[tuple[str, str, str]], work_dir: Path, timeout: float = 30.0) -> list[EchoPod]:

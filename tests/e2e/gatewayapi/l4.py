@@ -12,11 +12,10 @@ a time, each backend's share within 0.05 of its weight's, a zero-weight backend 
 
 from __future__ import annotations
 
-import contextlib
+import datetime
 import json
 import os
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.gatewayapi.base_manifests import CONTROLLER, GATEWAY_API, INFRA, Manifest
+from tests.e2e.gatewayapi.echo_pods import listening_port, stop_process
 from tests.e2e.gatewayapi.suite import Suite, conditions_of
 from tests.support.contour_run import CONTOUR
 
@@ -76,29 +76,15 @@ class L4Pod:
         return cls(namespace, service, mode, log_path, process)
 
     def wait_listening(self, deadline: float) -> None:
-        delay = 0.01
-        while time.monotonic() < deadline:
-            match = _LISTENING.search(self.log_path.read_bytes())
-            if match:
-                self.port = int(match.group(1))
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(delay)  # polling the pod's log file with a deadline
-            delay = min(delay * 2, 0.1)
-        raise RuntimeError(f"echo {self.pod} did not start: {self.log_path.read_text(errors='replace')}")
+        self.port = listening_port(self.process, self.log_path, _LISTENING, deadline, f"echo {self.pod}")
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process(self.process)
+
+
+def now_utc() -> str:
+    """The API server's timestamp format, to the second (creationTimestamp has no finer precision)."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def launch_pods(specs: Iterable[tuple[str, str]], mode: str, work_dir: Path) -> dict[str, L4Pod]:

@@ -9,7 +9,6 @@ upstream's 9091/9300-9321 (each Gateway has its own loopback address, so any fre
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +23,7 @@ from tests.e2e.gatewayapi.l4 import (
     l4_service,
     launch_pods,
     listeners_must_be,
+    now_utc,
     parent_ref,
     route_condition,
     route_must_have_parents,
@@ -126,7 +126,7 @@ def test_TCPRouteMultipleRoutesAttachment(suite: Suite, tcp_pods: dict[str, L4Po
     address = routes_accepted(suite, KIND, gw, [older])
     # creationTimestamp has second precision: the newer route must be a second younger (as upstream).
     created = suite.get("tcproutes", older)["metadata"]["creationTimestamp"]
-    suite.poll(_now_utc, lambda now: now > created, "a second after the older route", 5.0)
+    suite.poll(now_utc, lambda now: now > created, "a second after the older route", 5.0)
     suite.apply(
         l4_route(
             KIND, newer, [parent_ref(gw, sectionName="tcp")], [backend_ref("tcp-attach-backend-2", 3000)]
@@ -143,10 +143,6 @@ def test_TCPRouteMultipleRoutesAttachment(suite: Suite, tcp_pods: dict[str, L4Po
     for attempt in range(100):
         pod = tcp_pod_once(address, port)
         assert pod.startswith("tcp-attach-backend-1-"), f"connection {attempt + 1} reached {pod}"
-
-
-def _now_utc() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_TCPRouteParentRefAttachAll(suite: Suite, tcp_pods: dict[str, L4Pod]) -> None:

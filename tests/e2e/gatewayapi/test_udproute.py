@@ -10,7 +10,6 @@ upstream's 5300-5312/7777 (each Gateway has its own loopback address).
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +26,7 @@ from tests.e2e.gatewayapi.l4 import (
     l4_service,
     launch_pods,
     listeners_must_be,
+    now_utc,
     parent_ref,
     route_condition,
     route_must_have_parents,
@@ -130,7 +130,7 @@ def test_UDPRouteMultipleRoutesAttachment(suite: Suite, udp_pods: dict[str, L4Po
     address = routes_accepted(suite, KIND, gw, [older])
     # creationTimestamp has second precision: the newer route must be a second younger (as upstream).
     created = suite.get("udproutes", older)["metadata"]["creationTimestamp"]
-    suite.poll(_now_utc, lambda now: now > created, "a second after the older route", 5.0)
+    suite.poll(now_utc, lambda now: now > created, "a second after the older route", 5.0)
     suite.apply(
         l4_route(
             KIND, newer, [parent_ref(gw, sectionName="udp")], [backend_ref("udp-attach-backend-2", 8080)]
@@ -152,10 +152,6 @@ def test_UDPRouteMultipleRoutesAttachment(suite: Suite, udp_pods: dict[str, L4Po
         return None
 
     consistently(twenty_from_older, "20 datagrams answered by udp-attach-backend-1")
-
-
-def _now_utc() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_UDPRouteNotAllowedByListeners(suite: Suite) -> None:
