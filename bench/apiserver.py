@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
-import multiprocessing
 import sqlite3
 import statistics
 import sys
@@ -29,6 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bulk_create import create_all
 from bench.model_parse import proxy
 
 from tests.support.apiserver_process import APIServerProcess
@@ -50,33 +49,6 @@ def body(i: int) -> dict[str, Any]:
     obj["metadata"].pop("uid", None)
     obj.pop("status", None)
     return obj
-
-
-def _write_range(args: tuple[str, int, int]) -> int:
-    """One client process: sequential keep-alive POSTs with the stdlib client (cheap on the client's CPU)."""
-    url, start, stop = args
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port))
-    for i in range(start, stop):
-        conn.request("POST", PROXIES, body=json.dumps(body(i)), headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        response.read()
-        if response.status != 201:
-            raise RuntimeError(f"create proxy-{i}: {response.status}")
-    conn.close()
-    return stop - start
-
-
-def create_all(url: str, count: int, writers: int) -> float:
-    """Seconds to create `count` HTTPProxies from `writers` client processes (the server has one loop)."""
-    chunk = -(-count // writers)
-    ranges = [(url, n, min(count, n + chunk)) for n in range(0, count, chunk)]
-    with multiprocessing.get_context("fork").Pool(writers) as pool:
-        start = time.perf_counter()
-        done = sum(pool.map(_write_range, ranges))
-        elapsed = time.perf_counter() - start
-    assert done == count
-    return elapsed
 
 
 def sqlite_floor(count: int) -> float:
@@ -160,7 +132,7 @@ def main() -> None:
         assert server.process is not None
         try:
             rss_start = rss_mib(server.process.pid)
-            elapsed = create_all(server.url, args.count, args.writers)
+            elapsed = create_all(server.url, PROXIES, body, args.count, args.writers)
             floor = sqlite_floor(args.count)
             rate = args.count / elapsed
             print(

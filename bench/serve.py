@@ -18,9 +18,7 @@ proxies (projectcontour/contour issue 5001).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import multiprocessing
 import sys
 import tempfile
 import threading
@@ -31,6 +29,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bulk_create import create_all
 
 from tests.support.apiserver_process import APIServerProcess
 from tests.support.serve_process import ServeProcess
@@ -58,31 +58,6 @@ def proxy(i: int) -> dict[str, Any]:
         "metadata": {"name": f"proxy-{i}", "namespace": NAMESPACE},
         "spec": {"virtualhost": {"fqdn": f"host-{i}.example.com"}, "routes": routes},
     }
-
-
-def _write_range(args: tuple[str, int, int]) -> int:
-    url, start, stop = args
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port))
-    for i in range(start, stop):
-        conn.request("POST", PROXIES, body=json.dumps(proxy(i)), headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        response.read()
-        if response.status != 201:
-            raise RuntimeError(f"create proxy-{i}: {response.status}")
-    conn.close()
-    return stop - start
-
-
-def create_all(url: str, count: int, writers: int) -> float:
-    chunk = -(-count // writers)
-    ranges = [(url, n, min(count, n + chunk)) for n in range(0, count, chunk)]
-    with multiprocessing.get_context("fork").Pool(writers) as pool:
-        start = time.perf_counter()
-        done = sum(pool.map(_write_range, ranges))
-        elapsed = time.perf_counter() - start
-    assert done == count
-    return elapsed
 
 
 class StatusWatch(threading.Thread):
@@ -162,7 +137,7 @@ def main() -> None:
             watch = StatusWatch(api.url, rv, args.count)
             watch.start()
             started = time.perf_counter()
-            write_seconds = create_all(api.url, args.count, args.writers)
+            write_seconds = create_all(api.url, PROXIES, proxy, args.count, args.writers)
             if not watch.done.wait(args.timeout):
                 print(f"only {len(watch.first_status)} of {args.count} statuses within {args.timeout:g}s")
             times = sorted(watch.first_status.values())
