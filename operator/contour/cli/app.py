@@ -11,6 +11,8 @@ from contour.cli.apiserver import register as register_apiserver
 from contour.cli.bootstrap import register as register_bootstrap
 from contour.cli.certgen import register as register_certgen
 from contour.cli.echo import register as register_echo
+from contour.cli.envoy import register as register_envoy
+from contour.cli.operator import register as register_operator
 from contour.cli.run import register as register_run
 from contour.cli.serve import register as register_serve
 from contour.cli.xdscli import register as register_xdscli
@@ -37,9 +39,11 @@ def version() -> None:
 register_bootstrap(app)
 register_certgen(app)
 register_echo(app)
+register_envoy(app)
 register_apiserver(app)
 register_run(app)
 register_serve(app)
+register_operator(app)
 register_xdscli(app)
 
 
