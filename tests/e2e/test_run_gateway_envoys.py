@@ -181,3 +181,57 @@ def test_crashed_gateway_envoy_is_restarted(run: ContourRun) -> None:
 
     wait_until(lambda: not pid_alive(int(envoy["pid"])), what="the killed Envoy's exit")
     wait_until(lambda: get(url), answered_by_echo, what="the echo through the restarted Envoy")
+
+
+def parameterised_class(name: str, deployment: str) -> list[Manifest]:
+    return [
+        {
+            "apiVersion": GATEWAY_API,
+            "kind": "GatewayClass",
+            "metadata": {"name": name},
+            "spec": {
+                "controllerName": "projectcontour.io/gateway-controller",
+                "parametersRef": {
+                    "group": "projectcontour.io",
+                    "kind": "ContourDeployment",
+                    "name": deployment,
+                    "namespace": NS,
+                },
+            },
+        }
+    ]
+
+
+def test_the_contourdeployment_of_the_class_shapes_the_host_envoy(run: ContourRun) -> None:
+    """The host backend runs the Envoy the provisioner's desired state describes (render_host): the
+    ContourDeployment's overload heap limit is in that Envoy's bootstrap."""
+    heap = 256 * 1024 * 1024
+    deployment: Manifest = {
+        "apiVersion": "projectcontour.io/v1alpha1",
+        "kind": "ContourDeployment",
+        "metadata": {"name": "tuned", "namespace": NS},
+        "spec": {"envoy": {"overloadMaxHeapSize": heap}},
+    }
+    run.apply([deployment, *parameterised_class("contour-tuned", "tuned")])
+    tuned = gateway("tuned", free_port())
+    tuned["spec"]["gatewayClassName"] = "contour-tuned"
+    run.apply([tuned])
+    wait_gateway_envoy(run, "tuned")
+    bootstrap = json.loads((run.state_dir / "gateways" / NS / "tuned" / "envoy.json").read_text())
+    monitors = bootstrap["overload_manager"]["resource_monitors"]
+    limits = [m["typed_config"].get("max_heap_size_bytes") for m in monitors]
+    assert str(heap) in limits
+    assert bootstrap["node"]["cluster"] == f"gateway/{NS}/tuned"
+
+
+def test_a_class_naming_a_missing_contourdeployment_gets_no_envoy(run: ContourRun) -> None:
+    run.apply(parameterised_class("contour-missing", "absent"))
+    orphan = gateway("orphan", free_port())
+    orphan["spec"]["gatewayClassName"] = "contour-missing"
+    run.apply([orphan])
+    wait_until(
+        lambda: "ContourDeployment gw-provision/absent not found" in run.log(),
+        what="the log line saying why the Gateway has no Envoy",
+        timeout=30.0,
+    )
+    assert f"{NS}/orphan" not in gateways_info(run)

@@ -17,7 +17,11 @@ Gateways of the DAG (`dag.gateways`, accepted ones only) with the Envoys it runs
   is stopped before the new address is published), so an Envoy only ever serves the announced address;
 * the Envoy bootstraps like `contour bootstrap` with node.cluster = `gateway_group(ref)`, so the xDS
   server (grouping streams by node.cluster) serves it that Gateway's snapshot; its admin listens on
-  127.0.0.1 on a port free at start; `EnvoyProcess` restarts it if it crashes;
+  127.0.0.1 on a port free at start; `EnvoyProcess` restarts it if it crashes. Its bootstrap options
+  (node id and cluster, namespace, overload heap limit) come from the provisioner's desired state for
+  the Gateway (`provisioner.render_host`, from the Gateway, its GatewayClass and the ContourDeployment
+  the class names), the model the in-cluster provisioner renders the Gateway's Envoy fleet from; a
+  Gateway whose parameters are invalid gets no Envoy (the reason is logged and announced);
 * stops it, drained, when the Gateway leaves the DAG (deleted, or no longer accepted).
 
 What runs where is announced (one line per Gateway when its Envoy is LIVE) and kept in
@@ -33,17 +37,21 @@ import ipaddress
 import json
 import logging
 import socket
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from contour.api.gateway.v1 import Address
 from contour.controller.eventhandler import EventHandler
-from contour.dag.gatewayapi_names import gateway_group, gateway_of_group
+from contour.dag.gatewayapi_names import gateway_of_group
 from contour.dag.model import ObjectRef
 from contour.envoy.bootstrap import BootstrapConfig, bootstrap
 from contour.envoyproc.process import EnvoyOptions, EnvoyProcess, EnvoyStartError
+from contour.k8s.client import KubeClientError
+from contour.provisioner.model import HostEnvoy, InvalidParameters
+from contour.provisioner.params_gateway import params_from_gateway
+from contour.provisioner.render_host import render_host
 from contour.xds.cache import DEFAULT_GROUP
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,13 @@ _POOL_HOSTS_PER_BLOCK: Final = 254
 _POOL_SIZE: Final = _POOL_HOSTS_PER_BLOCK * 255  # up to 127.255.255.254
 
 Announce = Callable[[str], None]
+ReadObject = Callable[[ObjectRef], Awaitable[Mapping[str, Any] | None]]
+
+
+def _manifest(model: Any) -> dict[str, Any]:
+    """A cached Gateway API object as the manifest the provisioner reads."""
+    dumped: dict[str, Any] = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return dumped
 
 
 # -- the address rule (pure) ------------------------------------------------------------------------
@@ -195,10 +210,19 @@ def describe(envoy: GatewayEnvoy) -> str:
 class GatewayEnvoys:
     """Keeps one Envoy per Gateway of the handler's DAG; `run()` is its owning task."""
 
-    def __init__(self, handler: EventHandler, config: GatewayEnvoysConfig, announce: Announce) -> None:
+    def __init__(
+        self,
+        handler: EventHandler,
+        config: GatewayEnvoysConfig,
+        announce: Announce,
+        read_contour_deployment: ReadObject | None = None,
+    ) -> None:
+        """`read_contour_deployment(ref)`: the ContourDeployment a GatewayClass names, from the API
+        (None when absent); without it, a class with a parametersRef gets no Envoy."""
         self.handler = handler
         self.config = config
         self.announce = announce
+        self.read_contour_deployment = read_contour_deployment
         self.envoys: dict[ObjectRef, GatewayEnvoy] = {}
         self.addresses: dict[ObjectRef, str] = {}
         self.counters = GatewayEnvoysCounters()
@@ -284,8 +308,41 @@ class GatewayEnvoys:
         failed = self._failed_at.get(ref)
         return failed is None or asyncio.get_running_loop().time() - failed >= self.config.retry_after
 
+    async def _host_envoy(self, ref: ObjectRef) -> HostEnvoy | InvalidParameters:
+        """The provisioner's desired host Envoy of Gateway `ref`, or why its parameters are invalid."""
+        cache = self.handler.cache
+        gateway = cache.gateways.get(ref)
+        if gateway is None:
+            return InvalidParameters("metadata.name", f"Gateway {ref} is not in the cache")
+        gateway_class = cache.gatewayclasses.get(ObjectRef("", gateway.spec.gateway_class_name))
+        if gateway_class is None:
+            return InvalidParameters(
+                "spec.gatewayClassName", f"GatewayClass {gateway.spec.gateway_class_name} is not in the cache"
+            )
+        deployment = None
+        wanted = gateway_class.spec.parameters_ref
+        if wanted is not None and wanted.namespace and self.read_contour_deployment is not None:
+            try:
+                deployment = await self.read_contour_deployment(ObjectRef(wanted.namespace, wanted.name))
+            except KubeClientError as error:
+                return InvalidParameters("spec.parametersRef", f"cannot read the ContourDeployment: {error}")
+        params = params_from_gateway(
+            _manifest(gateway),
+            _manifest(gateway_class),
+            deployment,
+            controller_name=self.handler.builder.config.gateway_controller_name,
+        )
+        return params if isinstance(params, InvalidParameters) else render_host(params)
+
     async def _start_envoy(self, ref: ObjectRef, address: str) -> None:
         cfg = self.config
+        host = await self._host_envoy(ref)
+        if isinstance(host, InvalidParameters):
+            self.counters.start_failures += 1
+            self._failed_at[ref] = asyncio.get_running_loop().time()
+            log.warning("Gateway %s: no Envoy, invalid parameters: %s: %s", ref, host.field, host.message)
+            self.announce(f"Gateway {ref}: no Envoy: {host.field}: {host.message}")
+            return
         process = EnvoyProcess(
             bootstrap(
                 BootstrapConfig(
@@ -293,9 +350,8 @@ class GatewayEnvoys:
                     xds_port=cfg.xds_port,
                     admin_address="127.0.0.1",
                     admin_port=_free_admin_port(),
-                    node_id=f"envoy/{ref.namespace}/{ref.name}",
-                    node_cluster=gateway_group(ref),
                     ads=cfg.ads,
+                    **host.bootstrap_options,
                 )
             ),
             cfg.state_dir / "gateways" / ref.namespace / ref.name,

@@ -37,7 +37,7 @@ from contour.dag.model import ObjectRef
 from contour.envoy.bootstrap import BootstrapConfig, bootstrap
 from contour.envoy.translate import TranslatorConfig
 from contour.envoyproc.process import EnvoyOptions, EnvoyProcess
-from contour.k8s.client import close, connect
+from contour.k8s.client import close, connect, read_object
 from contour.k8s.statuswriter import load_balancer_status
 
 log = logging.getLogger(__name__)
@@ -206,12 +206,25 @@ class LocalRun:
         )
         await self.envoy.start()
         # Gateways get their own Envoys from here on, each when its address is published.
+        api = self.api
+
+        async def read_contour_deployment(ref: ObjectRef) -> dict[str, Any] | None:
+            return await read_object(
+                api,
+                group="projectcontour.io",
+                version="v1alpha1",
+                plural="contourdeployments",
+                namespace=ref.namespace,
+                name=ref.name,
+            )
+
         self.gateway_envoys = GatewayEnvoys(
             self.controller.handler,
             GatewayEnvoysConfig(
                 cfg.state_dir, self.controller.xds.port, ads=cfg.ads, envoy=self.envoy.options
             ),
             self.announce,
+            read_contour_deployment,
         )
         self.gateway_envoys.start()
         listeners = await self.envoy.admin.listener_addresses()

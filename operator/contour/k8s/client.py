@@ -135,6 +135,31 @@ async def connect(
     return api
 
 
+async def read_object(
+    api: kr8s.asyncio.Api, *, group: str, version: str, plural: str, namespace: str, name: str
+) -> dict[str, Any] | None:
+    """One object, or None when it does not exist; `KubeAPIError` for any other refusal."""
+    try:
+        async with api.call_api(
+            "GET",
+            version=f"{group}/{version}" if group else version,
+            base="/apis" if group else "/api",
+            namespace=namespace or None,
+            url=f"{plural}/{name}",
+            raise_for_status=False,
+        ) as response:
+            if response.status_code == 404:
+                return None
+            if response.is_error:
+                raise KubeAPIError(response.status_code, "", f"GET {plural}/{name}: {response.text}")
+            body = response.json()
+    except (httpx.HTTPError, kr8s.APITimeoutError) as error:
+        raise unreachable(error) from None
+    if not isinstance(body, dict):
+        raise KubeAPIError(0, "", f"GET {plural}/{name}: not a JSON object")
+    return body
+
+
 async def close(api: kr8s.asyncio.Api) -> None:
     """Close the api's connections (kr8s has no public close)."""
     session = getattr(api, "_session", None)
