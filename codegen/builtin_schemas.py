@@ -32,6 +32,8 @@ SERVED_KINDS: dict[tuple[str, str, str], str] = {
     ("discovery.k8s.io", "v1", "EndpointSlice"): "io.k8s.api.discovery.v1.EndpointSlice",
     ("apps", "v1", "Deployment"): "io.k8s.api.apps.v1.Deployment",
     ("apps", "v1", "DaemonSet"): "io.k8s.api.apps.v1.DaemonSet",
+    ("apps", "v1", "ReplicaSet"): "io.k8s.api.apps.v1.ReplicaSet",
+    ("apps", "v1", "StatefulSet"): "io.k8s.api.apps.v1.StatefulSet",
     ("networking.k8s.io", "v1", "Ingress"): "io.k8s.api.networking.v1.Ingress",
     ("networking.k8s.io", "v1", "IngressClass"): "io.k8s.api.networking.v1.IngressClass",
     ("rbac.authorization.k8s.io", "v1", "Role"): "io.k8s.api.rbac.v1.Role",
@@ -52,6 +54,7 @@ ALWAYS = (
     "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
     "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
     "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+    "io.k8s.api.autoscaling.v1.Scale",
 )
 
 _DROPPED_KEYS = {"description", "additionalProperties", "$schema"}

@@ -24,6 +24,8 @@ AGGREGATED_GROUP = "apidiscovery.k8s.io"
 AGGREGATED_KIND = "APIGroupDiscoveryList"
 AGGREGATED_VERSIONS = ("v2", "v2beta1")
 STATUS_VERBS = ("get", "patch", "update")
+SCALE_VERBS = ("get", "patch", "update")
+SCALE_KIND = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
 
 # kube-aggregator's group priorities (higher first); CRD groups come after all of these, by name.
 _BUILTIN_GROUP_ORDER = (
@@ -109,6 +111,14 @@ def _resource_entries(rtype: ResourceType) -> Iterable[dict[str, Any]]:
         rtype.group, rtype.storage_version or rtype.version, rtype.kind
     )
     yield entry
+    if rtype.scale is not None:
+        yield {
+            "name": f"{rtype.plural}/scale",
+            "singularName": "",
+            "namespaced": rtype.namespaced,
+            **SCALE_KIND,
+            "verbs": list(SCALE_VERBS),
+        }
     if rtype.has_status:
         yield {
             "name": f"{rtype.plural}/status",
@@ -148,10 +158,17 @@ def _aggregated_resource(rtype: ResourceType) -> dict[str, Any]:
         entry["shortNames"] = list(rtype.short_names)
     if rtype.categories:
         entry["categories"] = list(rtype.categories)
+    subresources = []
+    if rtype.scale is not None:
+        subresources.append(
+            {"subresource": "scale", "responseKind": dict(SCALE_KIND), "verbs": list(SCALE_VERBS)}
+        )
     if rtype.has_status:
-        entry["subresources"] = [
+        subresources.append(
             {"subresource": "status", "responseKind": _gvk(rtype), "verbs": list(STATUS_VERBS)}
-        ]
+        )
+    if subresources:
+        entry["subresources"] = subresources
     return entry
 
 

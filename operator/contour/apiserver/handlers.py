@@ -26,6 +26,7 @@ from contour.apiserver.errors import APIError
 from contour.apiserver.openapi import OpenAPIDocuments
 from contour.apiserver.requests import MAX_BODY, ResourcePath, decode_body, parse_path, truthy
 from contour.apiserver.resources import ResourceType
+from contour.apiserver.scale import SCALE_TYPE, ScaleOperations
 from contour.apiserver.selectors import compile_selectors
 from contour.apiserver.service import APIService, DeleteOptions, WriteOptions
 from contour.apiserver.store import Stored
@@ -63,6 +64,7 @@ class Handlers:
         self.ready = True
         self.openapi_documents = OpenAPIDocuments()
         self.snapshots = ListSnapshots()
+        self.scales = ScaleOperations(service)
 
     # Non-resource endpoints ----------------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class Handlers:
         if (
             path.subresource
             and not (path.subresource == "status" and rtype.has_status)
+            and not (path.subresource == "scale" and rtype.scale is not None)
             and not (rtype.group_resource == "namespaces" and path.subresource == "finalize")
         ):
             raise APIError(404, "NotFound", "the server could not find the requested resource", {})
@@ -157,6 +160,10 @@ class Handlers:
         namespace = path.namespace if rtype.namespaced else ""
         method = request.method
         accept = request.headers.get("Accept", "")
+        if path.subresource == "scale" and path.name is not None:
+            if rtype.namespaced and namespace is None:
+                raise APIError(404, "NotFound", "the server could not find the requested resource", {})
+            return await self._scale(request, rtype, namespace or "", path.name, accept)
         if method == "GET":
             if path.name is None:
                 if path.legacy_watch or truthy(request.query.get("watch")):
@@ -232,6 +239,36 @@ class Handlers:
         raise APIError(
             405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
         )
+
+    async def _scale(
+        self, request: web.Request, rtype: ResourceType, ns: str, name: str, accept: str
+    ) -> web.Response:
+        method = request.method
+        if method == "GET":
+            scale = self.scales.get(rtype, ns, name)
+            version = table.table_version(accept)
+            if version is not None:
+                shown = table.object_table(
+                    SCALE_TYPE,
+                    scale,
+                    now=_now(),
+                    include_object=request.query.get("includeObject", ""),
+                    version=version,
+                )
+                return _table_response(shown, version)
+            return json_response(scale)
+        if method == "PUT":
+            options = self._write_options(request)
+            scale = self.scales.update(rtype, ns, name, await self._body(request), options)
+            return json_response(scale, 200, options.warnings)
+        if method == "PATCH":
+            options = self._write_options(request)
+            content_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip()
+            scale = self.scales.patch(
+                rtype, ns, name, content_type=content_type, patch=await self._body(request), options=options
+            )
+            return json_response(scale, 200, options.warnings)
+        raise errors.method_not_allowed()
 
     async def _delete_options(self, request: web.Request) -> DeleteOptions:
         body: dict[str, Any] = {}

@@ -84,6 +84,8 @@ GENERATION_TRACKED = frozenset(
     {
         "deployments.apps",
         "daemonsets.apps",
+        "replicasets.apps",
+        "statefulsets.apps",
         "ingresses.networking.k8s.io",
         "ingressclasses.networking.k8s.io",
         "customresourcedefinitions.apiextensions.k8s.io",

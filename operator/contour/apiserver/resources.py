@@ -31,6 +31,23 @@ class PrinterColumn:
 
 
 @dataclass(frozen=True)
+class ScaleSubresource:
+    """Where a `/scale` subresource reads and writes its replicas (a CRD's `subresources.scale`).
+
+    Paths are the CRD's dotted JSON paths (`.spec.replicas`). Built-in workloads have no selector path:
+    their `status.selector` is `spec.selector` (a LabelSelector) printed as a selector string.
+    """
+
+    spec_replicas_path: str = ".spec.replicas"
+    status_replicas_path: str = ".status.replicas"
+    label_selector_path: str = ""
+    selector_from_spec: bool = False
+
+
+WORKLOAD_SCALE = ScaleSubresource(selector_from_spec=True)
+
+
+@dataclass(frozen=True)
 class ResourceType:
     group: str  # "" for the core group
     version: str
@@ -50,6 +67,7 @@ class ResourceType:
     storage_version: str = ""
     served: bool = True
     selectable_fields: tuple[str, ...] = field(default=())
+    scale: ScaleSubresource | None = None
 
     @property
     def api_version(self) -> str:
@@ -89,6 +107,7 @@ def _builtin(
     short_names: tuple[str, ...] = (),
     categories: tuple[str, ...] = (),
     has_status: bool = False,
+    scale: ScaleSubresource | None = None,
 ) -> ResourceType:
     return ResourceType(
         group=group,
@@ -100,6 +119,7 @@ def _builtin(
         short_names=short_names,
         categories=categories,
         has_status=has_status,
+        scale=scale,
     )
 
 
@@ -114,7 +134,31 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin("", "Pod", "pods", short_names=("po",), categories=("all",), has_status=True),
     _builtin("discovery.k8s.io", "EndpointSlice", "endpointslices"),
     _builtin(
-        "apps", "Deployment", "deployments", short_names=("deploy",), categories=("all",), has_status=True
+        "apps",
+        "Deployment",
+        "deployments",
+        short_names=("deploy",),
+        categories=("all",),
+        has_status=True,
+        scale=WORKLOAD_SCALE,
+    ),
+    _builtin(
+        "apps",
+        "ReplicaSet",
+        "replicasets",
+        short_names=("rs",),
+        categories=("all",),
+        has_status=True,
+        scale=WORKLOAD_SCALE,
+    ),
+    _builtin(
+        "apps",
+        "StatefulSet",
+        "statefulsets",
+        short_names=("sts",),
+        categories=("all",),
+        has_status=True,
+        scale=WORKLOAD_SCALE,
     ),
     _builtin("apps", "DaemonSet", "daemonsets", short_names=("ds",), categories=("all",), has_status=True),
     _builtin("networking.k8s.io", "Ingress", "ingresses", short_names=("ing",), has_status=True),
@@ -174,9 +218,21 @@ def types_from_crd(crd: Mapping[str, Any]) -> list[ResourceType]:
                 crd_name=crd.get("metadata", {}).get("name"),
                 storage_version=storage,
                 selectable_fields=tuple(f.get("jsonPath", "") for f in version.get("selectableFields", [])),
+                scale=_crd_scale(version.get("subresources", {})),
             )
         )
     return types
+
+
+def _crd_scale(subresources: Any) -> ScaleSubresource | None:
+    scale = subresources.get("scale") if isinstance(subresources, Mapping) else None
+    if not isinstance(scale, Mapping):
+        return None
+    return ScaleSubresource(
+        spec_replicas_path=str(scale.get("specReplicasPath", "")),
+        status_replicas_path=str(scale.get("statusReplicasPath", "")),
+        label_selector_path=str(scale.get("labelSelectorPath") or ""),
+    )
 
 
 class ResourceRegistry:

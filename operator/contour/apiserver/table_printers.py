@@ -429,6 +429,32 @@ def print_deployment(obj: Mapping[str, Any], now: datetime) -> Row:
     )
 
 
+def print_replica_set(obj: Mapping[str, Any], now: datetime) -> Row:
+    names, images = _containers(obj, "spec", "template", "spec", "containers")
+    return Row(
+        [
+            _name(obj),
+            _int(obj, "spec", "replicas"),
+            _int(obj, "status", "replicas"),
+            _int(obj, "status", "readyReplicas"),
+            _age(obj, now),
+            names,
+            images,
+            format_label_selector(_at(obj, "spec", "selector")),
+        ]
+    )
+
+
+def print_stateful_set(obj: Mapping[str, Any], now: datetime) -> Row:
+    names, images = _containers(obj, "spec", "template", "spec", "containers")
+    ready = f"{_int(obj, 'status', 'readyReplicas')}/{_int(obj, 'spec', 'replicas')}"
+    return Row([_name(obj), ready, _age(obj, now), names, images])
+
+
+def print_scale(obj: Mapping[str, Any], now: datetime) -> Row:
+    return Row([_name(obj), _int(obj, "spec", "replicas"), _int(obj, "status", "replicas")])
+
+
 def print_daemon_set(obj: Mapping[str, Any], now: datetime) -> Row:
     names, images = _containers(obj, "spec", "template", "spec", "containers")
     return Row(
@@ -629,6 +655,40 @@ BUILTIN_PRINTERS: dict[tuple[str, str], tuple[tuple[Column, ...], Printer]] = {
             ),
         ),
         print_deployment,
+    ),
+    ("apps", "ReplicaSet"): (
+        (
+            NAME,
+            Column("Desired", type="integer", description="Replicas is the number of desired pods."),
+            Column("Current", type="integer", description="Replicas is the most recently observed number."),
+            Column("Ready", type="integer", description="The number of ready replicas for this replica set."),
+            AGE,
+            *_wide(
+                Column("Containers", description=CONTAINERS),
+                Column("Images", description=IMAGES),
+                Column("Selector", description="Selector is a label query over pods."),
+            ),
+        ),
+        print_replica_set,
+    ),
+    ("apps", "StatefulSet"): (
+        (
+            NAME,
+            Column("Ready", description="Number of the pod with ready state"),
+            AGE,
+            *_wide(Column("Containers", description=CONTAINERS), Column("Images", description=IMAGES)),
+        ),
+        print_stateful_set,
+    ),
+    ("autoscaling", "Scale"): (
+        (
+            NAME,
+            Column(
+                "Desired", type="integer", description="desired number of instances for the scaled object."
+            ),
+            Column("Available", type="integer", description="actual number of observed instances."),
+        ),
+        print_scale,
     ),
     ("apps", "DaemonSet"): (
         (

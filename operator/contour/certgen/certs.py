@@ -3,7 +3,9 @@
 One self-signed CA ("Project Contour") signs a server certificate for Contour and a client certificate
 for Envoy. Each leaf carries the DNS names a Kubernetes Service gets: `contour`, `contour.NS`,
 `contour.NS.svc`, `contour.NS.svc.cluster.local` (and the same for `envoy`); Envoy checks the SAN
-`contour` when it connects. Keys are RSA 2048, written as PKCS#1 "RSA PRIVATE KEY" PEM, as Contour's
+`contour` when it connects. Aliases add the names of further Services (the provisioner's
+`contour-<name>` Service keeps `contour` as an alias, so the SAN Envoy checks is still there).
+Keys are RSA 2048, written as PKCS#1 "RSA PRIVATE KEY" PEM, as Contour's
 are. Unlike Contour, the leaves also carry an extended key usage (server auth for Contour, client
 auth for Envoy), an authority key identifier and `CA:FALSE`, so strict verifiers accept them.
 
@@ -13,6 +15,7 @@ The only impurity is randomness (keys, serials); the current time is an argument
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -59,8 +62,13 @@ def generate_certs(
     dns_name: str = DEFAULT_DNS_NAME,
     contour_service: str = CONTOUR_SERVICE_NAME,
     envoy_service: str = ENVOY_SERVICE_NAME,
+    contour_aliases: Sequence[str] = (),
+    envoy_aliases: Sequence[str] = (),
 ) -> Certificates:
-    """A fresh CA and Contour/Envoy key pairs, valid from a day before `now` for `lifetime_days` after it."""
+    """A fresh CA and Contour/Envoy key pairs, valid from a day before `now` for `lifetime_days` after it.
+
+    Each leaf names its Service (the common name) and then every alias, each with its DNS names.
+    """
     if lifetime_days < 1:
         raise ValueError(f"certificate lifetime must be at least 1 day, got {lifetime_days}")
     if not namespace:
@@ -75,7 +83,7 @@ def generate_certs(
         ca_key=ca_key,
         key=contour_key,
         common_name=contour_service,
-        dns_names=service_names(contour_service, namespace, dns_name),
+        dns_names=_all_names((contour_service, *contour_aliases), namespace, dns_name),
         usage=ExtendedKeyUsageOID.SERVER_AUTH,
         not_before=not_before,
         not_after=not_after,
@@ -86,7 +94,7 @@ def generate_certs(
         ca_key=ca_key,
         key=envoy_key,
         common_name=envoy_service,
-        dns_names=service_names(envoy_service, namespace, dns_name),
+        dns_names=_all_names((envoy_service, *envoy_aliases), namespace, dns_name),
         usage=ExtendedKeyUsageOID.CLIENT_AUTH,
         not_before=not_before,
         not_after=not_after,
@@ -98,6 +106,13 @@ def generate_certs(
         envoy_certificate=_cert_pem(envoy_cert),
         envoy_private_key=_key_pem(envoy_key),
     )
+
+
+def _all_names(services: Sequence[str], namespace: str, dns_name: str) -> list[str]:
+    names: list[str] = []
+    for service in services:
+        names += [n for n in service_names(service, namespace, dns_name) if n not in names]
+    return names
 
 
 def _new_key() -> rsa.RSAPrivateKey:

@@ -5,7 +5,9 @@ gets a `GatewayDAG` (served to its own Envoy) in `DAG.gateways`. The steps follo
 v1.6.1 semantics (reference gateway-api.md 6.2-6.5):
 
 1. GatewayClasses whose controllerName is ours are Accepted (with SupportedVersion and the
-   `supportedFeatures` this implementation passes);
+   `supportedFeatures` this implementation passes); an instance serving one Gateway (`gateway_ref`,
+   deployed by the gateway provisioner) leaves the class's status to the provisioner, which also
+   judges its parametersRef;
 2. Gateways of those classes (only `gateway_ref` when configured) are validated listener by listener
    (gatewayapi_listeners) and get their Envoy listeners, bound on the address assigned to them;
 3. routes attach per parentRef (gatewayapi_attach), oldest first, and their rules become DAG routes
@@ -129,6 +131,27 @@ SUPPORTED_FEATURES: Final = (
     "UDPRoute",
 )
 
+CLASS_ACCEPTED: Final = Verdict(True, "Accepted", "GatewayClass is accepted")
+
+
+def gateway_class_status(generation: int, accepted: Verdict) -> dict[str, Any]:
+    """A GatewayClass status of ours: Accepted as given, SupportedVersion, and (when accepted) the
+    supported features. `contour gateway-provisioner` writes the same for the classes it serves."""
+    status: dict[str, Any] = {
+        "conditions": [
+            condition("Accepted", accepted, generation),
+            condition(
+                "SupportedVersion",
+                Verdict(True, "SupportedVersion", f"Gateway API {BUNDLE_VERSION} is supported"),
+                generation,
+            ),
+        ]
+    }
+    if accepted.ok:
+        status["supportedFeatures"] = [{"name": name} for name in sorted(SUPPORTED_FEATURES)]
+    return status
+
+
 PLURALS: Final = {
     "GatewayClass": "gatewayclasses",
     "Gateway": "gateways",
@@ -246,19 +269,12 @@ class _Build:
             if gateway_class.spec.controller_name != self.controller:
                 continue
             accepted.add(ref.name)
+            if self.config.gateway_ref is not None:
+                continue  # a provisioned instance: the gateway provisioner writes the class's status
             generation = _generation(gateway_class.metadata)
-            status = {
-                "conditions": [
-                    condition("Accepted", Verdict(True, "Accepted", "GatewayClass is accepted"), generation),
-                    condition(
-                        "SupportedVersion",
-                        Verdict(True, "SupportedVersion", f"Gateway API {BUNDLE_VERSION} is supported"),
-                        generation,
-                    ),
-                ],
-                "supportedFeatures": [{"name": name} for name in sorted(SUPPORTED_FEATURES)],
-            }
-            self._set_status("GatewayClass", ref, generation, status)
+            self._set_status(
+                "GatewayClass", ref, generation, gateway_class_status(generation, CLASS_ACCEPTED)
+            )
         return accepted
 
     # --- Gateways and their listeners ----------------------------------------------------------------

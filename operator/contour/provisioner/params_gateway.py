@@ -86,9 +86,7 @@ def params_from_gateway(
             f"GatewayClass {class_meta.get('name')} is controlled by {class_spec.get('controllerName')!r},"
             f" not {controller_name}",
         )
-    deployment = _contour_deployment(
-        class_meta.get("name"), class_spec.get("parametersRef"), contour_deployment
-    )
+    deployment = class_parameters(gateway_class, contour_deployment)
     if isinstance(deployment, InvalidParameters):
         return deployment
     name, namespace = str(meta["name"]), str(meta["namespace"])
@@ -128,6 +126,22 @@ def params_from_gateway(
     return _apply_deployment(base, deployment)
 
 
+def class_parameters(
+    gateway_class: Mapping[str, Any], contour_deployment: Mapping[str, Any] | None
+) -> Mapping[str, Any] | InvalidParameters:
+    """The spec of the ContourDeployment the class's parametersRef names ({} without one), once it
+    resolves and every field is usable; else why not (the GatewayClass's and its Gateways' status)."""
+    found = _contour_deployment(
+        (gateway_class.get("metadata") or {}).get("name"),
+        (gateway_class.get("spec") or {}).get("parametersRef"),
+        contour_deployment,
+    )
+    if isinstance(found, InvalidParameters):
+        return found
+    problem = _check_deployment(found)
+    return problem if problem is not None else found
+
+
 def _contour_deployment(
     class_name: Any, ref: Any, deployment: Mapping[str, Any] | None
 ) -> Mapping[str, Any] | InvalidParameters:
@@ -165,8 +179,8 @@ def _contour_deployment(
     return cast(Mapping[str, Any], copy.deepcopy(dict(raw_spec)))
 
 
-def _apply_deployment(base: ProvisionParams, spec: Mapping[str, Any]) -> ProvisionParams | InvalidParameters:
-    """`base` with what ContourDeployment spec `spec` (schema-checked) sets."""
+def _check_deployment(spec: Mapping[str, Any]) -> InvalidParameters | None:
+    """The first value of ContourDeployment spec `spec` (schema-checked) the provisioner cannot use."""
     contour = raw_at(spec, "contour")
     envoy = raw_at(spec, "envoy")
     publishing = raw_at(envoy, "networkPublishing")
@@ -191,6 +205,14 @@ def _apply_deployment(base: ProvisionParams, spec: Mapping[str, Any]) -> Provisi
     ):
         if value is not None and value < 0:
             return InvalidParameters(field, f"{field}: {value} is negative")
+    return None
+
+
+def _apply_deployment(base: ProvisionParams, spec: Mapping[str, Any]) -> ProvisionParams:
+    """`base` with what ContourDeployment spec `spec` (checked by `class_parameters`) sets."""
+    contour = raw_at(spec, "contour")
+    envoy = raw_at(spec, "envoy")
+    publishing = raw_at(envoy, "networkPublishing")
     service_type = SERVICE_TYPES[publishing.get("type") or "LoadBalancerService"]
     ports = base.service_ports
     if service_type == "NodePort":

@@ -2,10 +2,15 @@
 
 The renderer decides where the certificates go (which Secrets, which keys); this module finds out by
 rendering once with sentinel strings in place of the PEMs and looking for them in the rendered
-Secrets. It then reads those Secrets from the cluster: when all five PEMs are there and every
-certificate has at least a third of its lifetime left, they are reused (the Secrets do not change,
-Contour and Envoy keep their connection); otherwise a new CA and key pairs are generated with
-`contour.certgen` (as `contour certgen` does), and the next apply writes them.
+Secrets. It then reads those Secrets from the cluster: when all five PEMs are there, every
+certificate has at least a third of its lifetime left and the leaves carry the DNS names the
+instance's `CertProfile` asks for, they are reused (the Secrets do not change, Contour and Envoy keep
+their connection); otherwise a new CA and key pairs are generated with `contour.certgen` (as `contour
+certgen` does), valid for the profile's lifetime, and the next apply writes them.
+
+The profile names the Services: Contour's certificate carries the DNS names of the instance's xDS
+Service (`contour-<name>`) and of `contour`, the SAN Envoy's bootstrap validation context requires
+(contour.envoy.bootstrap.XDS_SERVER_SAN); Envoy's carries those of its Service (`envoy-<name>`).
 
 `seconds_until_rotation` tells the reconciler when to come back: when the first certificate enters
 its last third.
@@ -24,7 +29,13 @@ import kr8s
 import kr8s.asyncio
 from cryptography import x509
 
-from contour.certgen.certs import DEFAULT_LIFETIME_DAYS, generate_certs
+from contour.certgen.certs import (
+    CONTOUR_SERVICE_NAME,
+    DEFAULT_LIFETIME_DAYS,
+    ENVOY_SERVICE_NAME,
+    generate_certs,
+    service_names,
+)
 
 # XdsCertificates' fields, in its order.
 CERT_FIELDS: Final = ("ca_pem", "contour_cert_pem", "contour_key_pem", "envoy_cert_pem", "envoy_key_pem")
@@ -33,6 +44,28 @@ ROTATE_FRACTION: Final = 1 / 3
 
 CertFields = dict[str, str]
 Location = tuple[str, str, str]  # (namespace, Secret name, data key)
+
+
+@dataclass(frozen=True)
+class CertProfile:
+    """What an instance's certificates must be: their lifetime and the Services each leaf names (the
+    first is the common name; every one contributes its DNS names in the certificates' namespace)."""
+
+    lifetime_days: int = DEFAULT_LIFETIME_DAYS
+    contour_services: tuple[str, ...] = (CONTOUR_SERVICE_NAME,)
+    envoy_services: tuple[str, ...] = (ENVOY_SERVICE_NAME,)
+
+    def missing_names(self, fields: Mapping[str, str], namespace: str) -> list[str]:
+        """DNS names the profile asks for that the stored leaves lack (unreadable leaves lack all)."""
+        missing: list[str] = []
+        for name, services in (
+            ("contour_cert_pem", self.contour_services),
+            ("envoy_cert_pem", self.envoy_services),
+        ):
+            wanted = [n for s in services for n in service_names(s, namespace)]
+            have = _dns_names(fields.get(name, ""))
+            missing += [n for n in wanted if n not in have]
+        return missing
 
 
 def sentinels() -> CertFields:
@@ -94,10 +127,17 @@ def seconds_until_rotation(fields: Mapping[str, str], now: datetime.datetime) ->
     return due if due is not None else 0.0
 
 
-def generate(
-    namespace: str, now: datetime.datetime, lifetime_days: int = DEFAULT_LIFETIME_DAYS
-) -> CertFields:
-    certs = generate_certs(now=now, namespace=namespace, lifetime_days=lifetime_days)
+def generate(namespace: str, now: datetime.datetime, profile: CertProfile | None = None) -> CertFields:
+    profile = profile or CertProfile()
+    certs = generate_certs(
+        now=now,
+        namespace=namespace,
+        lifetime_days=profile.lifetime_days,
+        contour_service=profile.contour_services[0],
+        contour_aliases=profile.contour_services[1:],
+        envoy_service=profile.envoy_services[0],
+        envoy_aliases=profile.envoy_services[1:],
+    )
     return {
         "ca_pem": certs.ca_certificate.decode(),
         "contour_cert_pem": certs.contour_certificate.decode(),
@@ -120,18 +160,30 @@ async def xds_certificates(
     *,
     namespace: str,
     now: datetime.datetime,
-    lifetime_days: int = DEFAULT_LIFETIME_DAYS,
+    profile: CertProfile | None = None,
 ) -> CertDecision:
-    """The certificates to render with: the stored ones while valid, else fresh ones."""
+    """The certificates to render with: the stored ones while valid and as the profile asks, else fresh
+    ones."""
+    profile = profile or CertProfile()
     locations = locate(render_objects(sentinels()), sentinels())
+    # The certificates name the namespace the Secrets live in (the instance's, not the owner's).
+    namespace = next(iter(locations.values()))[0] if locations else namespace
     stored = await current(api, locations) if locations else None
     if stored is not None:
         left = seconds_until_rotation(stored, now)
-        if left > 0:
+        if left > 0 and not profile.missing_names(stored, namespace):
             return CertDecision(stored, False, left)
-    # The certificates name the namespace the Secrets live in (the instance's, not the owner's).
-    fresh = generate(next(iter(locations.values()))[0] if locations else namespace, now, lifetime_days)
+    fresh = generate(namespace, now, profile)
     return CertDecision(fresh, True, seconds_until_rotation(fresh, now))
+
+
+def _dns_names(pem: str) -> set[str]:
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (ValueError, x509.ExtensionNotFound):
+        return set()
+    return set(sans.get_values_for_type(x509.DNSName))
 
 
 def _secret_values(obj: Mapping[str, Any]) -> dict[str, str]:

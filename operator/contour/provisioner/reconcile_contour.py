@@ -27,7 +27,7 @@ import kr8s.asyncio
 
 from contour.k8s.client import KubeClientError
 from contour.provisioner.reconcile import ClusterState, DesiredObjects, carries
-from contour.provisioner.reconcile_certs import CertFields, xds_certificates
+from contour.provisioner.reconcile_certs import CertFields, CertProfile, xds_certificates
 from contour.provisioner.reconcile_owner import (
     Condition,
     OwnerResource,
@@ -56,6 +56,22 @@ class Invalid:
 
 Render = Callable[[CertFields], DesiredObjects]
 ContourPlanner = Callable[[Mapping[str, Any]], "Invalid | Render"]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A Render that also says what the instance's xDS certificates must be (lifetime, names); a plain
+    Render gets the default profile (365 days, `contour` and `envoy`)."""
+
+    render: Render
+    certs: CertProfile
+
+    def __call__(self, fields: CertFields) -> DesiredObjects:
+        return self.render(fields)
+
+
+def cert_profile(plan: Render) -> CertProfile:
+    return plan.certs if isinstance(plan, Planned) else CertProfile()
 
 
 def owners_matching(instances: Mapping[str, Mapping[str, str]], obj: Mapping[str, Any]) -> list[str]:
@@ -105,7 +121,9 @@ class ContourReconciler:
             return None
         namespace = str(cr["metadata"].get("namespace") or "")
         now = datetime.datetime.now(datetime.UTC)
-        certs = await xds_certificates(self.api, lambda c: plan(c).objects, namespace=namespace, now=now)
+        certs = await xds_certificates(
+            self.api, lambda c: plan(c).objects, namespace=namespace, now=now, profile=cert_profile(plan)
+        )
         desired = plan(certs.fields)
         labels = dict(desired.instance_labels)
         self.instances[key] = labels

@@ -19,6 +19,13 @@ Gateway is not yet accepted. This one does the same and a little more, without f
 * once the controller has written, the provisioner writes nothing: the two never alternate;
 * invalid parameters: `Accepted=False, InvalidParameters` (Gateway API) and `Programmed=False,
   Invalid`, with a message naming the field, and nothing is created, changed or deleted.
+
+GatewayClass status is the provisioner's alone (the per-Gateway `contour serve`, configured with its
+Gateway's gatewayRef, leaves it alone): for every class with our controllerName, Accepted (False,
+InvalidParameters, with the field named, when its parametersRef does not resolve to a usable
+ContourDeployment), SupportedVersion and supportedFeatures as the controller's Gateway API processor
+states them (contour.dag.gatewayapi_processor.gateway_class_status), with observedGeneration. Classes
+are reconciled under their own keys (`gatewayclass:<name>`; a Gateway's key is `namespace/name`).
 """
 
 from __future__ import annotations
@@ -30,10 +37,14 @@ from typing import Any, Final
 
 import kr8s.asyncio
 
+from contour.dag.gatewayapi_listeners import Verdict
+from contour.dag.gatewayapi_processor import CLASS_ACCEPTED, gateway_class_status
 from contour.k8s.client import KubeClientError
+from contour.provisioner.model import InvalidParameters
+from contour.provisioner.params_gateway import class_parameters
 from contour.provisioner.reconcile import ClusterState
 from contour.provisioner.reconcile_certs import xds_certificates
-from contour.provisioner.reconcile_contour import Invalid, Render, owners_matching
+from contour.provisioner.reconcile_contour import Invalid, Render, cert_profile, owners_matching
 from contour.provisioner.reconcile_owner import (
     Condition,
     OwnerResource,
@@ -54,6 +65,7 @@ GATEWAYS: Final = OwnerResource("gateway.networking.k8s.io", "v1", "gateways")
 GATEWAY_CLASSES: Final = OwnerResource("gateway.networking.k8s.io", "v1", "gatewayclasses")
 CONTOUR_DEPLOYMENTS: Final = OwnerResource("projectcontour.io", "v1alpha1", "contourdeployments")
 ACCEPTED_MESSAGE: Final = "Resources have been created for the Gateway"
+CLASS_KEY_PREFIX: Final = "gatewayclass:"  # namespaces and names never hold ":"
 
 GatewayPlanner = Callable[
     [Mapping[str, Any], Mapping[str, Any], Mapping[str, Any] | None], "Invalid | Render"
@@ -75,6 +87,7 @@ class GatewayReconciler:
         self.max_requeue = max_requeue
         self.state = ClusterState(api, FIELD_MANAGER)
         self.owner = OwnerWriter(api, GATEWAYS, FINALIZER)
+        self.class_writer = OwnerWriter(api, GATEWAY_CLASSES, FINALIZER)  # status only: no finalizer
         self.instances: dict[str, dict[str, str]] = {}
         self.runtime: ReconcileRuntime | None = None
 
@@ -105,9 +118,10 @@ class GatewayReconciler:
 
     def _of_class(self, gateway_class: Mapping[str, Any]) -> Iterable[str]:
         name = (gateway_class.get("metadata") or {}).get("name")
-        return [
+        gateways = [
             k for k, gw in self._gateways().items() if (gw.get("spec") or {}).get("gatewayClassName") == name
         ]
+        return [f"{CLASS_KEY_PREFIX}{name}", *gateways]
 
     def _of_parameters(self, deployment: Mapping[str, Any]) -> Iterable[str]:
         assert self.runtime is not None
@@ -118,9 +132,10 @@ class GatewayReconciler:
             for name, gc in classes.items()
             if _parameters_key(gc) == f"{meta.get('namespace')}/{meta.get('name')}"
         }
-        return [
+        gateways = [
             k for k, gw in self._gateways().items() if (gw.get("spec") or {}).get("gatewayClassName") in using
         ]
+        return [*(f"{CLASS_KEY_PREFIX}{name}" for name in sorted(using)), *gateways]
 
     def _ours(self, gateway_class: Mapping[str, Any] | None) -> bool:
         return (
@@ -130,6 +145,9 @@ class GatewayReconciler:
 
     async def reconcile(self, key: str) -> float | None:
         assert self.runtime is not None
+        if key.startswith(CLASS_KEY_PREFIX):
+            await self.reconcile_class(key.removeprefix(CLASS_KEY_PREFIX))
+            return None
         gateway = self._gateways().get(key)
         if not isinstance(gateway, dict):
             self.instances.pop(key, None)
@@ -159,7 +177,11 @@ class GatewayReconciler:
             return None
         now = datetime.datetime.now(datetime.UTC)
         certs = await xds_certificates(
-            self.api, lambda c: plan(c).objects, namespace=key.partition("/")[0], now=now
+            self.api,
+            lambda c: plan(c).objects,
+            namespace=key.partition("/")[0],
+            now=now,
+            profile=cert_profile(plan),
         )
         desired = plan(certs.fields)
         labels = dict(desired.instance_labels)
@@ -188,6 +210,36 @@ class GatewayReconciler:
             gateway, [Condition("Accepted", "True", "Accepted", ACCEPTED_MESSAGE), programmed], addresses
         )
         return min(max(certs.rotate_in, 1.0), self.max_requeue)
+
+    async def reconcile_class(self, name: str) -> None:
+        """Write the status of GatewayClass `name`, when it is ours."""
+        assert self.runtime is not None
+        gateway_class = self.runtime.store(GATEWAY_CLASSES.plural).get(name)
+        if not isinstance(gateway_class, dict) or not self._ours(gateway_class):
+            return
+        parameters_key = _parameters_key(gateway_class)
+        deployment = (
+            self.runtime.store(CONTOUR_DEPLOYMENTS.plural).get(parameters_key) if parameters_key else None
+        )
+        found = class_parameters(gateway_class, deployment)
+        accepted = CLASS_ACCEPTED
+        if isinstance(found, InvalidParameters):
+            message = found.message if found.field in found.message else f"{found.field}: {found.message}"
+            log.warning("GatewayClass %s: invalid parameters: %s", name, message)
+            accepted = Verdict(False, "InvalidParameters", message)
+        generation = int((gateway_class.get("metadata") or {}).get("generation") or 0)
+        wanted = gateway_class_status(generation, accepted)
+        current = gateway_class.get("status") or {}
+        conditions = merge_conditions(
+            current.get("conditions") or [],
+            [
+                Condition(str(c["type"]), str(c["status"]), str(c["reason"]), str(c["message"]))
+                for c in wanted["conditions"]
+            ],
+            generation,
+            now_rfc3339(),
+        )
+        await self.class_writer.write_status(gateway_class, {**wanted, "conditions": conditions})
 
     async def _finalize(self, key: str, gateway: Mapping[str, Any]) -> None:
         if self.owner.has_finalizer(gateway):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from contour.envoy.bootstrap import XDS_SERVER_SAN
 from contour.provisioner.model import (
     DEFAULT_CONTOUR_IMAGE,
     DEFAULT_ENVOY_IMAGE,
@@ -19,7 +20,8 @@ from contour.provisioner.model import (
 )
 from contour.provisioner.params import params_from_contour
 from contour.provisioner.params_gateway import params_from_gateway
-from contour.provisioner.reconcile_contour import ContourPlanner, Invalid, Render
+from contour.provisioner.reconcile_certs import CertProfile
+from contour.provisioner.reconcile_contour import ContourPlanner, Invalid, Planned, Render
 from contour.provisioner.reconcile_gateway import GatewayPlanner
 from contour.provisioner.render import render
 
@@ -27,7 +29,17 @@ from contour.provisioner.render import render
 def _plan(params: ProvisionParams | InvalidParameters) -> Invalid | Render:
     if isinstance(params, InvalidParameters):
         return Invalid(params.field, params.message)
-    return lambda certs: render(params, XdsCertificates(**certs))
+    return Planned(lambda certs: render(params, XdsCertificates(**certs)), certificate_profile(params))
+
+
+def certificate_profile(params: ProvisionParams) -> CertProfile:
+    """The instance's certificates: its lifetime; Contour's names its xDS Service and `contour`, the SAN
+    Envoy's bootstrap checks; Envoy's names its Service."""
+    return CertProfile(
+        lifetime_days=params.cert_lifetime_days,
+        contour_services=(params.contour_name, XDS_SERVER_SAN),
+        envoy_services=(params.envoy_name,),
+    )
 
 
 def contour_planner(

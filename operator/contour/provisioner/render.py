@@ -12,7 +12,7 @@ from typing import Any
 from contour.provisioner.model import DesiredState, ProvisionParams, XdsCertificates
 from contour.provisioner.render_contour import render_configuration, render_contour_deployment, render_secrets
 from contour.provisioner.render_envoy import render_envoy_workload
-from contour.provisioner.render_meta import metadata
+from contour.provisioner.render_meta import certificate_hash, metadata
 from contour.provisioner.render_rbac import render_rbac
 from contour.provisioner.render_services import render_envoy_service, render_xds_service
 
@@ -32,6 +32,7 @@ def render(params: ProvisionParams, certs: XdsCertificates) -> DesiredState:
     objects.append(render_configuration(params))
     objects.append(render_xds_service(params))
     objects.append(render_envoy_service(params))
-    objects.append(render_contour_deployment(params))
-    objects.append(render_envoy_workload(params))
+    hashed = certificate_hash(certs)
+    objects.append(render_contour_deployment(params, certificate_hash=hashed))
+    objects.append(render_envoy_workload(params, certificate_hash=hashed))
     return DesiredState(objects=tuple(objects), instance_labels=dict(sorted(params.instance_labels.items())))

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from contour.provisioner.model import CERTS_DIR, XDS_PORT, ProvisionParams, XdsCertificates
-from contour.provisioner.render_meta import metadata, pod_metadata, selector
+from contour.provisioner.render_meta import CERTIFICATE_HASH_ANNOTATION, metadata, pod_metadata, selector
 from contour.provisioner.render_pod import affinity, env_from_field, placement, run_as_non_root
 
 CONTOUR_CONFIG_API: Final = "projectcontour.io/v1alpha1"
@@ -104,7 +104,7 @@ def serve_args(params: ProvisionParams) -> list[str]:
     return args
 
 
-def render_contour_deployment(params: ProvisionParams) -> dict[str, Any]:
+def render_contour_deployment(params: ProvisionParams, *, certificate_hash: str) -> dict[str, Any]:
     ports = [{"name": "xds", "containerPort": XDS_PORT, "protocol": "TCP"}]
     ports.append({"name": "metrics", "containerPort": params.contour_metrics_port, "protocol": "TCP"})
     if params.contour_health_port != params.contour_metrics_port:
@@ -148,7 +148,11 @@ def render_contour_deployment(params: ProvisionParams) -> dict[str, Any]:
             "strategy": strategy,
             "selector": {"matchLabels": selector(params, "contour")},
             "template": {
-                "metadata": pod_metadata(params, "contour", dict(params.contour_pod_annotations)),
+                "metadata": pod_metadata(
+                    params,
+                    "contour",
+                    {**params.contour_pod_annotations, CERTIFICATE_HASH_ANNOTATION: certificate_hash},
+                ),
                 "spec": pod_spec,
             },
         },

@@ -31,7 +31,7 @@ from contour.provisioner.model import (
     ProvisionParams,
 )
 from contour.provisioner.render_contour import CA_FILE, CERT_FILE, KEY_FILE, NAMESPACE_ENV
-from contour.provisioner.render_meta import metadata, pod_metadata, selector
+from contour.provisioner.render_meta import CERTIFICATE_HASH_ANNOTATION, metadata, pod_metadata, selector
 from contour.provisioner.render_pod import affinity, env_from_field, placement, run_as_non_root
 
 POD_NAME_ENV: Final = "ENVOY_POD_NAME"
@@ -154,7 +154,7 @@ def _containers(params: ProvisionParams, *, host_ports: bool) -> tuple[dict[str,
     return init, [shutdown_manager, envoy]
 
 
-def render_envoy_workload(params: ProvisionParams) -> dict[str, Any]:
+def render_envoy_workload(params: ProvisionParams, *, certificate_hash: str) -> dict[str, Any]:
     daemonset = params.envoy_workload == "DaemonSet"
     init, containers = _containers(params, host_ports=daemonset)
     security = run_as_non_root()
@@ -190,7 +190,9 @@ def render_envoy_workload(params: ProvisionParams) -> dict[str, Any]:
             "rollingUpdate": {"maxSurge": "10%", "maxUnavailable": "10%"},
         }
     spec["template"] = {
-        "metadata": pod_metadata(params, "envoy", dict(params.envoy_pod_annotations)),
+        "metadata": pod_metadata(
+            params, "envoy", {**params.envoy_pod_annotations, CERTIFICATE_HASH_ANNOTATION: certificate_hash}
+        ),
         "spec": pod_spec,
     }
     return {

@@ -6,17 +6,23 @@ labels and annotations of the instance (Gateway `spec.infrastructure`, ContourDe
 Contour CR or Gateway. Kubernetes resolves a namespaced owner in the dependent's own namespace, so an
 object elsewhere (the Contour CR's `spec.namespace`) or cluster-scoped gets labels only: the
 reconciler removes those through its finalizer.
+
+The pod templates of both workloads carry a hash of the xDS certificates: when the reconciler rotates
+them, the templates change and the pods roll onto the new ones (Envoy reads its certificate files
+once; a Kubernetes Secret volume's update is a symlink swap its file-based SDS does not see).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Final, Literal
 
-from contour.provisioner.model import ProvisionParams
+from contour.provisioner.model import ProvisionParams, XdsCertificates
 
 NAME_LABEL: Final = "app.kubernetes.io/name"
 INSTANCE_LABEL: Final = "app.kubernetes.io/instance"
 COMPONENT_LABEL: Final = "app.kubernetes.io/component"
+CERTIFICATE_HASH_ANNOTATION: Final = "projectcontour.io/xds-certificate-hash"
 
 Component = Literal["contour", "envoy"]
 
@@ -75,3 +81,12 @@ def pod_metadata(
     if annotations:
         meta["annotations"] = dict(sorted(annotations.items()))
     return meta
+
+
+def certificate_hash(certs: XdsCertificates) -> str:
+    """sha256 (hex) of the public parts of the xDS certificates: the CA and both leaves (a new key
+    always comes with a new certificate)."""
+    digest = hashlib.sha256()
+    for pem in (certs.ca_pem, certs.contour_cert_pem, certs.envoy_cert_pem):
+        digest.update(pem.encode())
+    return digest.hexdigest()

@@ -64,6 +64,13 @@ def test_gatewayclass_controller_name_is_configurable() -> None:
     assert ("gatewayclasses", ObjectRef("", "contour")) in built.statuses
 
 
+def test_an_instance_serving_one_gateway_leaves_the_class_status_to_the_provisioner() -> None:
+    config = BuilderConfig(gateway_ref=GW)
+    built = build(*_base(gateway("gw", listener("http", 80, "HTTP"))), config=config)
+    assert ("gatewayclasses", ObjectRef("", "contour")) not in built.statuses
+    assert GW in built.dag.gateways  # the class still counts as ours
+
+
 # --- Gateway -----------------------------------------------------------------------------------------
 
 
