@@ -40,7 +40,7 @@ import kr8s.asyncio
 from contour.dag.gatewayapi_listeners import Verdict
 from contour.dag.gatewayapi_processor import CLASS_ACCEPTED, gateway_class_status
 from contour.k8s.client import KubeClientError
-from contour.provisioner.model import InvalidParameters
+from contour.provisioner.model import GATEWAY_CONTROLLER_NAME, InvalidParameters
 from contour.provisioner.params_gateway import class_parameters
 from contour.provisioner.reconcile import ClusterState
 from contour.provisioner.reconcile_certs import xds_certificates
@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 
 FIELD_MANAGER: Final = "contour-gateway-provisioner"
 FINALIZER: Final = "projectcontour.io/gateway-provisioner"
-GATEWAY_CONTROLLER_NAME: Final = "projectcontour.io/gateway-controller"
 GATEWAYS: Final = OwnerResource("gateway.networking.k8s.io", "v1", "gateways")
 GATEWAY_CLASSES: Final = OwnerResource("gateway.networking.k8s.io", "v1", "gatewayclasses")
 CONTOUR_DEPLOYMENTS: Final = OwnerResource("projectcontour.io", "v1alpha1", "contourdeployments")
