@@ -15,6 +15,7 @@ type and endpoints, an assignment's endpoints, a secret's kind).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -85,10 +86,8 @@ def message_dict(message: Any) -> dict[str, Any]:
 
 def response_dict(response: Any) -> dict[str, Any]:
     """The protobuf JSON of a (delta) discovery response; unrenderable resources become placeholders."""
-    try:
+    with contextlib.suppress(TypeError):  # some resource's type is unknown here: render one by one below
         return message_dict(response)
-    except TypeError:
-        pass
     resources: list[dict[str, Any]] = []
     for resource in response.resources:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -24,6 +25,8 @@ import kr8s
 import kr8s.asyncio
 
 from contour.k8s.client import KubeAPIError, api_error, unreachable
+
+log = logging.getLogger(__name__)
 
 INSTANCE_LABELS_ANNOTATION: Final = "projectcontour.io/provisioner-instance-labels"
 MERGE_PATCH: Final = {"Content-Type": "application/merge-patch+json"}
@@ -152,8 +155,8 @@ class OwnerWriter:
                 url=url,
                 content=json.dumps(patch).encode(),
                 headers=MERGE_PATCH,
-            ):
-                pass
+            ) as response:
+                log.debug("patched %s: %d", url, response.status_code)
         except kr8s.ServerError as error:
             raise api_error(error) from None
         except (httpx.HTTPError, kr8s.APITimeoutError, OSError) as error:

@@ -13,6 +13,7 @@ Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,14 +215,17 @@ def _ended(target: str, code: Any, details: str | None) -> XdsClientError:
     return XdsClientError(f"xDS server {target} ended the stream ({code.name}{suffix})")
 
 
+_CLOSING_ERRORS = (grpc.aio.AioRpcError, grpc.aio.UsageError, TimeoutError, asyncio.InvalidStateError)
+
+
 async def _close(call: Any) -> None:
     """Half-close and give the server a moment to end the stream, so what we wrote last arrives."""
     if call.done():
         return
-    try:
+    # The stream may already be ending, or the server may not end it in time: either way it is cancelled.
+    with contextlib.suppress(
+        grpc.aio.AioRpcError, grpc.aio.UsageError, TimeoutError, asyncio.InvalidStateError
+    ):
         await call.done_writing()
         await asyncio.wait_for(call.code(), _CLOSE_GRACE_SECONDS)
-    except (grpc.aio.AioRpcError, grpc.aio.UsageError, TimeoutError, asyncio.InvalidStateError):
-        pass
-    finally:
-        call.cancel()
+    call.cancel()
