@@ -730,16 +730,32 @@ def test_HTTPRouteWeight(suite: Suite) -> None:
     )
     address = suite.gateway_and_routes_accepted("same-namespace", [name])
     suite.expect(address, [Case(path="/", namespace=INFRA)])
-    total = 500
+    # As upstream's weight.TestWeightedDistribution: 500 requests, each backend's share within 0.05 of
+    # its weight's, retried a few times (a 70/30 split of 500 strays past 0.05 in about 1.5% of runs).
+    errors = []
+    for _ in range(WEIGHT_ATTEMPTS):
+        error = _weight_error(address, suite.ports[80])
+        if error is None:
+            return
+        errors.append(error)
+    raise AssertionError(f"weighted distribution failed {WEIGHT_ATTEMPTS} times: {errors}")
+
+
+WEIGHT_ATTEMPTS = 5
+
+
+def _weight_error(address: str, port: int, total: int = 500) -> str | None:
     seen: Counter[str] = Counter()
     for _ in range(total):
-        reply = send(address, suite.ports[80], Case(path="/"))
+        reply = send(address, port, Case(path="/"))
         assert reply.status == 200 and reply.body is not None, reply
         seen[str(reply.body["pod"]).rsplit("-", 1)[0]] += 1
-    assert seen[V3] == 0, seen
-    # upstream: each backend's share within 0.05 of its weight's share
-    assert abs(seen[V1] / total - 0.7) <= 0.05, seen
-    assert abs(seen[V2] / total - 0.3) <= 0.05, seen
+    if seen[V3]:
+        return f"a weight-0 backend got traffic: {seen}"
+    for name, share in ((V1, 0.7), (V2, 0.3)):
+        if abs(seen[name] / total - share) > 0.05:
+            return f"{name}: {seen[name] / total} not within {share} +/- 0.05 ({seen})"
+    return None
 
 
 def test_HTTPRouteServiceTypes(suite: Suite, pods: list[EchoPod]) -> None:
